@@ -1,0 +1,114 @@
+/*
+ * jxla.h - the ONE C ABI of the JXLA engine. JavaCPP maps exactly this header.
+ *
+ * Invariants:
+ *  - Every function returns jxla_status (0 = ok); on failure jxla_last_error() returns a
+ *    thread-local message naming the op, the shapes and the argument at fault.
+ *  - Handles are opaque. No C++ type or exception crosses this boundary.
+ *  - Out-parameters are written only on success.
+ *  - Strings returned through (buf, cap, len) are copied into buf (truncated to cap-1 bytes,
+ *    always NUL-terminated when cap > 0); *len receives the full length without the NUL so
+ *    the caller can retry with a larger buffer.
+ *  - Tensor data is row-major, native byte order (little-endian on x86-64).
+ */
+#ifndef JXLA_JXLA_H
+#define JXLA_JXLA_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef int32_t jxla_status;
+
+#define JXLA_OK 0
+#define JXLA_ERR_INVALID_ARGUMENT 1   /* shape, dtype, axis, attribute errors */
+#define JXLA_ERR_STATE 2              /* use of a freed or invalid handle */
+#define JXLA_ERR_INTERNAL 3           /* engine failure */
+#define JXLA_ERR_RESOURCE_EXHAUSTED 4 /* device memory exhausted */
+#define JXLA_ERR_UNIMPLEMENTED 5      /* op/dtype combination not supported */
+
+/* dtypes (the order is part of the ABI) */
+#define JXLA_F32 0
+#define JXLA_BF16 1
+#define JXLA_F16 2
+#define JXLA_F64 3
+#define JXLA_S32 4
+#define JXLA_S64 5
+#define JXLA_BOOL 6
+
+#define JXLA_MAX_RANK 8
+
+typedef struct jxla_tensor* jxla_tensor_t;
+typedef struct jxla_device* jxla_device_t;
+
+/* ---- library ---- */
+int32_t jxla_version(void);
+const char* jxla_last_error(void);
+
+/* ---- op table (the single source of op ids; Java resolves names at class init) ---- */
+int32_t jxla_op_count(void);
+/* name of op id into buf */
+jxla_status jxla_op_name(int32_t op, char* buf, int64_t cap, int64_t* len);
+jxla_status jxla_op_lookup(const char* name, int32_t* op);
+
+/* ---- devices ---- */
+jxla_status jxla_device_host(jxla_device_t* out);
+/* generation: "v4", "v5e", "v5p", "v6e"; cores >= 1; hbm_bytes <= 0 means the chip's capacity */
+jxla_status jxla_device_tpu(const char* generation, int32_t cores, int64_t hbm_bytes,
+                            jxla_device_t* out);
+jxla_status jxla_device_describe(jxla_device_t dev, char* buf, int64_t cap, int64_t* len);
+jxla_status jxla_device_free(jxla_device_t dev);
+
+/* ---- tensors ---- */
+/* Copies nbytes of row-major data (nbytes must equal numel * sizeof(dtype)). */
+jxla_status jxla_tensor_from_data(jxla_device_t dev, int32_t dtype, const int64_t* shape,
+                                  int32_t rank, const void* data, int64_t nbytes,
+                                  jxla_tensor_t* out);
+/* Element-wise ops with NumPy broadcasting and dtype promotion. */
+jxla_status jxla_tensor_unary(int32_t op, jxla_tensor_t x, jxla_tensor_t* out);
+jxla_status jxla_tensor_binary(int32_t op, jxla_tensor_t a, jxla_tensor_t b, jxla_tensor_t* out);
+/* Any op. attrs uses the text-IR attribute syntax, e.g. "axes=[0,1], keepdims=1". dev is used
+ * only by ops without inputs (full, iota); may be NULL for the host. */
+jxla_status jxla_tensor_op(int32_t op, const jxla_tensor_t* inputs, int32_t ninputs,
+                           const char* attrs, jxla_device_t dev, jxla_tensor_t* out);
+jxla_status jxla_tensor_to_device(jxla_tensor_t x, jxla_device_t dev, jxla_tensor_t* out);
+jxla_status jxla_tensor_dtype(jxla_tensor_t t, int32_t* dtype);
+jxla_status jxla_tensor_rank(jxla_tensor_t t, int32_t* rank);
+/* writes min(rank, cap) dims */
+jxla_status jxla_tensor_shape(jxla_tensor_t t, int64_t* dims, int32_t cap);
+/* 1 if the tensor holds device data, 0 if it is a pending (lazy) computation */
+jxla_status jxla_tensor_is_materialized(jxla_tensor_t t, int32_t* yes);
+/* Materializes t if needed (one graph with the calling thread's pending tensors it depends
+ * on) and copies its elements converted to dst_dtype into dst (nbytes must match). */
+jxla_status jxla_tensor_read(jxla_tensor_t t, int32_t dst_dtype, void* dst, int64_t nbytes);
+/* Text IR of the pending computation of t (debugging). */
+jxla_status jxla_tensor_ir(jxla_tensor_t t, char* buf, int64_t cap, int64_t* len);
+/* Frees the handle. Freeing NULL is a no-op. */
+jxla_status jxla_tensor_free(jxla_tensor_t t);
+
+/* ---- execution ---- */
+/* Materializes every pending tensor created by the calling thread as ONE graph. */
+jxla_status jxla_sync(void);
+/* Materializes the given tensors as one graph. */
+jxla_status jxla_sync_tensors(const jxla_tensor_t* ts, int32_t n);
+
+/* ---- text IR (parse -> verify -> print), used by tools and tests ---- */
+jxla_status jxla_ir_roundtrip(const char* text, char* buf, int64_t cap, int64_t* len);
+
+/* ---- metrics and memory ---- */
+jxla_status jxla_metrics_report(int32_t short_form, char* buf, int64_t cap, int64_t* len);
+jxla_status jxla_metrics_clear(void);
+/* value of a counter (0 if absent) */
+jxla_status jxla_metrics_counter(const char* name, int64_t* value);
+/* bytes of tensor data currently allocated by the engine (all devices) */
+jxla_status jxla_memory_live_bytes(int64_t* bytes);
+/* number of live tensor handles (leak checks) */
+jxla_status jxla_memory_live_tensors(int64_t* count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* JXLA_JXLA_H */

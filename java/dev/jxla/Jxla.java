@@ -1,0 +1,57 @@
+package dev.jxla;
+
+import dev.jxla.internal.Native;
+
+/** Engine-wide entry points: sync, metrics and memory statistics. */
+public final class Jxla {
+  private Jxla() {}
+
+  /**
+   * Compiles (cached by graph structure) and runs every pending tensor traced by the calling
+   * thread, as one graph per device. Like PyTorch/XLA's {@code mark_step()}.
+   */
+  public static void sync() {
+    Native.sync();
+  }
+
+  /** All metrics and counters in PyTorch/XLA's text format. */
+  public static String metricsReport() {
+    return Native.metricsReport(false);
+  }
+
+  /** The metrics and counters that explain a slow step (compiles, fallbacks, transfers). */
+  public static String shortMetricsReport() {
+    return Native.metricsReport(true);
+  }
+
+  /** Resets every metric and counter. */
+  public static void clearMetrics() {
+    Native.metricsClear();
+  }
+
+  /** The value of a counter (0 if it was never incremented), e.g. "UncachedCompile". */
+  public static long counter(String name) {
+    if (name == null) {
+      throw new IllegalArgumentException("counter: name is null");
+    }
+    return Native.counter(name);
+  }
+
+  /** Bytes of tensor data the engine holds right now, on all devices. */
+  public static long liveBytes() {
+    return Native.liveBytes();
+  }
+
+  /** Native tensor handles alive right now. */
+  public static long liveTensors() {
+    return Native.liveTensors();
+  }
+
+  /** Parses, verifies and re-prints a graph in the text IR (tools and tests). */
+  public static String roundTripIr(String text) {
+    if (text == null) {
+      throw new IllegalArgumentException("roundTripIr: text is null");
+    }
+    return Native.irRoundtrip(text);
+  }
+}

@@ -1,0 +1,73 @@
+package dev.jxla;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Frees every tensor created inside it (on this thread) when closed, except those passed to
+ * {@link #keep(Tensor)}; kept tensors move to the enclosing scope, if any. Use with
+ * try-with-resources. Scopes nest per thread and are not shared between threads.
+ */
+public final class TensorScope implements AutoCloseable {
+  private static final ThreadLocal<ArrayDeque<TensorScope>> STACK = ThreadLocal.withInitial(ArrayDeque::new);
+
+  private final List<Tensor> tensors = new ArrayList<>();
+  private final Set<Tensor> kept = Collections.newSetFromMap(new IdentityHashMap<>());
+  private final Thread owner = Thread.currentThread();
+  private boolean closed;
+
+  /** Opens a scope on the calling thread. */
+  public TensorScope() {
+    STACK.get().push(this);
+  }
+
+  static void register(Tensor t) {
+    TensorScope s = STACK.get().peek();
+    if (s != null) {
+      s.tensors.add(t);
+    }
+  }
+
+  /** Keeps {@code t} alive past this scope (it joins the enclosing scope) and returns it. */
+  public <T extends Tensor> T keep(T t) {
+    if (closed) {
+      throw new IllegalStateException("TensorScope.keep: the scope is closed");
+    }
+    kept.add(t);
+    return t;
+  }
+
+  /** Number of tensors this scope will free. */
+  public int size() {
+    return tensors.size() - kept.size();
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    if (Thread.currentThread() != owner) {
+      throw new IllegalStateException("TensorScope.close: called from another thread than the one that opened it");
+    }
+    closed = true;
+    ArrayDeque<TensorScope> st = STACK.get();
+    st.remove(this);
+    TensorScope parent = st.peek();
+    for (Tensor t : tensors) {
+      if (kept.contains(t)) {
+        if (parent != null) {
+          parent.tensors.add(t);
+        }
+      } else {
+        t.close();
+      }
+    }
+    tensors.clear();
+    kept.clear();
+  }
+}

@@ -1,0 +1,121 @@
+package dev.jxla.internal;
+
+import java.nio.Buffer;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Platform;
+import org.bytedeco.javacpp.annotation.Properties;
+
+/**
+ * Hand-written JavaCPP mapping of include/jxla/jxla.h (the one C ABI of the engine).
+ *
+ * <p>The JavaCPP Maven plugin (process-classes) generates and compiles the JNI library
+ * {@code libjniJxlaLib.so} from this class, linking the static {@code libjxla.a} built by CMake
+ * and OpenBLAS (inherited {@code openblas_nolapack} preset). This is the only package that
+ * touches {@code Pointer}/JNI.
+ */
+@Properties(
+    inherit = org.bytedeco.openblas.presets.openblas_nolapack.class,
+    value = @Platform(include = "jxla/jxla.h", link = "jxla"))
+public final class JxlaLib {
+  static {
+    Loader.load();
+  }
+
+  private JxlaLib() {}
+
+  /** ABI version of the engine. */
+  public static native int jxla_version();
+
+  /** Thread-local message of the last failed call (owned by the engine; do not free). */
+  public static native @Cast("const char*") BytePointer jxla_last_error();
+
+  public static native int jxla_op_count();
+
+  public static native int jxla_op_name(int op, @Cast("char*") BytePointer buf, long cap, @Cast("int64_t*") LongPointer len);
+
+  public static native int jxla_op_lookup(String name, IntPointer op);
+
+  public static native int jxla_device_host(@Cast("jxla_device_t*") LongPointer out);
+
+  public static native int jxla_device_tpu(String generation, int cores, long hbmBytes, @Cast("jxla_device_t*") LongPointer out);
+
+  public static native int jxla_device_describe(@Cast("jxla_device_t") long dev, @Cast("char*") BytePointer buf, long cap,
+      @Cast("int64_t*") LongPointer len);
+
+  public static native int jxla_device_free(@Cast("jxla_device_t") long dev);
+
+  public static native int jxla_tensor_from_data(@Cast("jxla_device_t") long dev, int dtype, @Cast("const int64_t*") long[] shape,
+      int rank, @Cast("const void*") Buffer data, long nbytes, @Cast("jxla_tensor_t*") LongPointer out);
+
+  public static native int jxla_tensor_from_data(@Cast("jxla_device_t") long dev, int dtype, @Cast("const int64_t*") long[] shape,
+      int rank, @Cast("const void*") float[] data, long nbytes, @Cast("jxla_tensor_t*") LongPointer out);
+
+  public static native int jxla_tensor_from_data(@Cast("jxla_device_t") long dev, int dtype, @Cast("const int64_t*") long[] shape,
+      int rank, @Cast("const void*") double[] data, long nbytes, @Cast("jxla_tensor_t*") LongPointer out);
+
+  public static native int jxla_tensor_from_data(@Cast("jxla_device_t") long dev, int dtype, @Cast("const int64_t*") long[] shape,
+      int rank, @Cast("const void*") int[] data, long nbytes, @Cast("jxla_tensor_t*") LongPointer out);
+
+  public static native int jxla_tensor_from_data(@Cast("jxla_device_t") long dev, int dtype, @Cast("const int64_t*") long[] shape,
+      int rank, @Cast("const void*") long[] data, long nbytes, @Cast("jxla_tensor_t*") LongPointer out);
+
+  public static native int jxla_tensor_from_data(@Cast("jxla_device_t") long dev, int dtype, @Cast("const int64_t*") long[] shape,
+      int rank, @Cast("const void*") byte[] data, long nbytes, @Cast("jxla_tensor_t*") LongPointer out);
+
+  public static native int jxla_tensor_unary(int op, @Cast("jxla_tensor_t") long x, @Cast("jxla_tensor_t*") LongPointer out);
+
+  public static native int jxla_tensor_binary(int op, @Cast("jxla_tensor_t") long a, @Cast("jxla_tensor_t") long b,
+      @Cast("jxla_tensor_t*") LongPointer out);
+
+  public static native int jxla_tensor_op(int op, @Cast("const jxla_tensor_t*") long[] inputs, int ninputs, String attrs,
+      @Cast("jxla_device_t") long dev, @Cast("jxla_tensor_t*") LongPointer out);
+
+  public static native int jxla_tensor_to_device(@Cast("jxla_tensor_t") long x, @Cast("jxla_device_t") long dev,
+      @Cast("jxla_tensor_t*") LongPointer out);
+
+  public static native int jxla_tensor_dtype(@Cast("jxla_tensor_t") long t, IntPointer dtype);
+
+  public static native int jxla_tensor_rank(@Cast("jxla_tensor_t") long t, IntPointer rank);
+
+  public static native int jxla_tensor_shape(@Cast("jxla_tensor_t") long t, @Cast("int64_t*") LongPointer dims, int cap);
+
+  public static native int jxla_tensor_is_materialized(@Cast("jxla_tensor_t") long t, IntPointer yes);
+
+  public static native int jxla_tensor_read(@Cast("jxla_tensor_t") long t, int dtype, @Cast("void*") Buffer dst, long nbytes);
+
+  public static native int jxla_tensor_read(@Cast("jxla_tensor_t") long t, int dtype, @Cast("void*") float[] dst, long nbytes);
+
+  public static native int jxla_tensor_read(@Cast("jxla_tensor_t") long t, int dtype, @Cast("void*") double[] dst, long nbytes);
+
+  public static native int jxla_tensor_read(@Cast("jxla_tensor_t") long t, int dtype, @Cast("void*") int[] dst, long nbytes);
+
+  public static native int jxla_tensor_read(@Cast("jxla_tensor_t") long t, int dtype, @Cast("void*") long[] dst, long nbytes);
+
+  public static native int jxla_tensor_read(@Cast("jxla_tensor_t") long t, int dtype, @Cast("void*") byte[] dst, long nbytes);
+
+  public static native int jxla_tensor_ir(@Cast("jxla_tensor_t") long t, @Cast("char*") BytePointer buf, long cap,
+      @Cast("int64_t*") LongPointer len);
+
+  public static native int jxla_tensor_free(@Cast("jxla_tensor_t") long t);
+
+  public static native int jxla_sync();
+
+  public static native int jxla_sync_tensors(@Cast("const jxla_tensor_t*") long[] ts, int n);
+
+  public static native int jxla_ir_roundtrip(String text, @Cast("char*") BytePointer buf, long cap, @Cast("int64_t*") LongPointer len);
+
+  public static native int jxla_metrics_report(int shortForm, @Cast("char*") BytePointer buf, long cap,
+      @Cast("int64_t*") LongPointer len);
+
+  public static native int jxla_metrics_clear();
+
+  public static native int jxla_metrics_counter(String name, @Cast("int64_t*") LongPointer value);
+
+  public static native int jxla_memory_live_bytes(@Cast("int64_t*") LongPointer bytes);
+
+  public static native int jxla_memory_live_tensors(@Cast("int64_t*") LongPointer count);
+}

@@ -1,0 +1,259 @@
+package dev.jxla.internal;
+
+import dev.jxla.JxlaException;
+import dev.jxla.ResourceExhaustedException;
+import java.nio.Buffer;
+import java.nio.charset.StandardCharsets;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+
+/**
+ * Checked wrappers over {@link JxlaLib}: every engine status becomes a typed exception, handles
+ * are plain {@code long}s, and per-thread scratch pointers hold out-parameters so a traced op
+ * costs one JNI call and no allocation besides the result object.
+ */
+public final class Native {
+  static final int OK = 0;
+  static final int ERR_INVALID_ARGUMENT = 1;
+  static final int ERR_STATE = 2;
+  static final int ERR_INTERNAL = 3;
+  static final int ERR_RESOURCE_EXHAUSTED = 4;
+  static final int ERR_UNIMPLEMENTED = 5;
+
+  private static final class Scratch {
+    final LongPointer out = new LongPointer(1);
+    final IntPointer iout = new IntPointer(1);
+    final LongPointer dims = new LongPointer(8);
+  }
+
+  private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+  private Native() {}
+
+  /** Throws the exception that matches a non-zero engine status. */
+  public static void check(int status) {
+    if (status == OK) {
+      return;
+    }
+    BytePointer p = JxlaLib.jxla_last_error();
+    String msg = p == null || p.isNull() ? "engine error " + status : p.getString(StandardCharsets.UTF_8);
+    switch (status) {
+      case ERR_INVALID_ARGUMENT:
+        throw new IllegalArgumentException(msg);
+      case ERR_STATE:
+        throw new IllegalStateException(msg);
+      case ERR_RESOURCE_EXHAUSTED:
+        throw new ResourceExhaustedException(msg);
+      case ERR_UNIMPLEMENTED:
+        throw new UnsupportedOperationException(msg);
+      default:
+        throw new JxlaException(msg);
+    }
+  }
+
+  /** Id of an op of the engine's op table, by name. */
+  public static int opId(String name) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_op_lookup(name, s.iout));
+    return s.iout.get();
+  }
+
+  public static int opCount() {
+    return JxlaLib.jxla_op_count();
+  }
+
+  public static long hostDevice() {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_device_host(s.out));
+    return s.out.get();
+  }
+
+  public static long tpuDevice(String generation, int cores, long hbmBytes) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_device_tpu(generation, cores, hbmBytes, s.out));
+    return s.out.get();
+  }
+
+  public static String describeDevice(long dev) {
+    return readString((buf, cap, len) -> JxlaLib.jxla_device_describe(dev, buf, cap, len));
+  }
+
+  /** Creates a tensor from a direct buffer or JavaCPP pointer holding row-major data. */
+  public static long fromBuffer(long dev, int dtype, long[] shape, Buffer data, long nbytes) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_tensor_from_data(dev, dtype, shape, shape.length, data, nbytes, s.out));
+    return s.out.get();
+  }
+
+  public static long fromArray(long dev, int dtype, long[] shape, float[] a) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_tensor_from_data(dev, dtype, shape, shape.length, a, 4L * a.length, s.out));
+    return s.out.get();
+  }
+
+  public static long fromArray(long dev, int dtype, long[] shape, double[] a) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_tensor_from_data(dev, dtype, shape, shape.length, a, 8L * a.length, s.out));
+    return s.out.get();
+  }
+
+  public static long fromArray(long dev, int dtype, long[] shape, int[] a) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_tensor_from_data(dev, dtype, shape, shape.length, a, 4L * a.length, s.out));
+    return s.out.get();
+  }
+
+  public static long fromArray(long dev, int dtype, long[] shape, long[] a) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_tensor_from_data(dev, dtype, shape, shape.length, a, 8L * a.length, s.out));
+    return s.out.get();
+  }
+
+  public static long fromArray(long dev, int dtype, long[] shape, byte[] a) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_tensor_from_data(dev, dtype, shape, shape.length, a, a.length, s.out));
+    return s.out.get();
+  }
+
+  public static long unary(int op, long x) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_tensor_unary(op, x, s.out));
+    return s.out.get();
+  }
+
+  public static long binary(int op, long a, long b) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_tensor_binary(op, a, b, s.out));
+    return s.out.get();
+  }
+
+  /** Any op; attrs in the text-IR attribute syntax. dev is used by leaf ops only (0 = host). */
+  public static long op(int op, long[] inputs, String attrs, long dev) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_tensor_op(op, inputs, inputs.length, attrs, dev, s.out));
+    return s.out.get();
+  }
+
+  public static long toDevice(long x, long dev) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_tensor_to_device(x, dev, s.out));
+    return s.out.get();
+  }
+
+  public static int dtype(long t) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_tensor_dtype(t, s.iout));
+    return s.iout.get();
+  }
+
+  public static long[] shape(long t) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_tensor_rank(t, s.iout));
+    int rank = s.iout.get();
+    check(JxlaLib.jxla_tensor_shape(t, s.dims, 8));
+    long[] out = new long[rank];
+    s.dims.get(out, 0, rank);
+    return out;
+  }
+
+  public static boolean isMaterialized(long t) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_tensor_is_materialized(t, s.iout));
+    return s.iout.get() != 0;
+  }
+
+  public static void read(long t, int dtype, float[] dst) {
+    check(JxlaLib.jxla_tensor_read(t, dtype, dst, 4L * dst.length));
+  }
+
+  public static void read(long t, int dtype, double[] dst) {
+    check(JxlaLib.jxla_tensor_read(t, dtype, dst, 8L * dst.length));
+  }
+
+  public static void read(long t, int dtype, int[] dst) {
+    check(JxlaLib.jxla_tensor_read(t, dtype, dst, 4L * dst.length));
+  }
+
+  public static void read(long t, int dtype, long[] dst) {
+    check(JxlaLib.jxla_tensor_read(t, dtype, dst, 8L * dst.length));
+  }
+
+  public static void read(long t, int dtype, byte[] dst) {
+    check(JxlaLib.jxla_tensor_read(t, dtype, dst, dst.length));
+  }
+
+  public static void read(long t, int dtype, Buffer dst, long nbytes) {
+    check(JxlaLib.jxla_tensor_read(t, dtype, dst, nbytes));
+  }
+
+  public static String ir(long t) {
+    return readString((buf, cap, len) -> JxlaLib.jxla_tensor_ir(t, buf, cap, len));
+  }
+
+  public static void free(long t) {
+    check(JxlaLib.jxla_tensor_free(t));
+  }
+
+  public static void sync() {
+    check(JxlaLib.jxla_sync());
+  }
+
+  public static void syncTensors(long[] ts) {
+    check(JxlaLib.jxla_sync_tensors(ts, ts.length));
+  }
+
+  public static String irRoundtrip(String text) {
+    return readString((buf, cap, len) -> JxlaLib.jxla_ir_roundtrip(text, buf, cap, len));
+  }
+
+  public static String metricsReport(boolean shortForm) {
+    return readString((buf, cap, len) -> JxlaLib.jxla_metrics_report(shortForm ? 1 : 0, buf, cap, len));
+  }
+
+  public static void metricsClear() {
+    check(JxlaLib.jxla_metrics_clear());
+  }
+
+  public static long counter(String name) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_metrics_counter(name, s.out));
+    return s.out.get();
+  }
+
+  public static long liveBytes() {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_memory_live_bytes(s.out));
+    return s.out.get();
+  }
+
+  public static long liveTensors() {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_memory_live_tensors(s.out));
+    return s.out.get();
+  }
+
+  /** A (buf, cap, len) string call. */
+  interface StringCall {
+    int call(BytePointer buf, long cap, LongPointer len);
+  }
+
+  static String readString(StringCall c) {
+    try (LongPointer len = new LongPointer(1)) {
+      long cap = 4096;
+      while (true) {
+        try (BytePointer buf = new BytePointer(cap)) {
+          check(c.call(buf, cap, len));
+          long n = len.get();
+          if (n < cap) {
+            byte[] b = new byte[(int) n];
+            buf.get(b);
+            return new String(b, StandardCharsets.UTF_8);
+          }
+          cap = n + 1;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,91 @@
+// elem.h - scalar element access for the reference interpreter: every dtype read as double
+// (floats, bool) or int64 (integers), written back with the dtype's rounding rule.
+// Conversions to integers truncate toward zero and saturate; NaN converts to 0 (documented in
+// docs/ops.md). Slow by design: the reference favours obviously-right over fast.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include "ir/dtype.h"
+#include "runtime/buffer.h"
+
+namespace jxla {
+
+inline double getf(const Buffer& b, int64_t i) {
+  switch (b.dtype) {
+    case DType::F32: return b.as<float>()[i];
+    case DType::BF16: return bf16_to_f32(b.as<uint16_t>()[i]);
+    case DType::F16: return f16_to_f32(b.as<uint16_t>()[i]);
+    case DType::F64: return b.as<double>()[i];
+    case DType::S32: return b.as<int32_t>()[i];
+    case DType::S64: return static_cast<double>(b.as<int64_t>()[i]);
+    case DType::Bool: return b.as<uint8_t>()[i] ? 1.0 : 0.0;
+  }
+  return 0;
+}
+
+inline int64_t geti(const Buffer& b, int64_t i) {
+  switch (b.dtype) {
+    case DType::S32: return b.as<int32_t>()[i];
+    case DType::S64: return b.as<int64_t>()[i];
+    case DType::Bool: return b.as<uint8_t>()[i] ? 1 : 0;
+    default: {
+      double v = getf(b, i);
+      if (std::isnan(v)) return 0;
+      if (v >= 9.2233720368547758e18) return std::numeric_limits<int64_t>::max();
+      if (v <= -9.2233720368547758e18) return std::numeric_limits<int64_t>::min();
+      return static_cast<int64_t>(v);
+    }
+  }
+}
+
+inline int64_t sat_to(DType dt, double v) {
+  if (std::isnan(v)) return 0;
+  if (dt == DType::S32) {
+    if (v >= 2147483647.0) return 2147483647;
+    if (v <= -2147483648.0) return -2147483647 - 1;
+    return static_cast<int64_t>(v);
+  }
+  if (v >= 9.2233720368547758e18) return std::numeric_limits<int64_t>::max();
+  if (v <= -9.2233720368547758e18) return std::numeric_limits<int64_t>::min();
+  return static_cast<int64_t>(v);
+}
+
+inline void seti(Buffer& b, int64_t i, int64_t v) {
+  switch (b.dtype) {
+    case DType::S32: b.as<int32_t>()[i] = static_cast<int32_t>(static_cast<uint32_t>(v)); break;  // wraps
+    case DType::S64: b.as<int64_t>()[i] = v; break;
+    case DType::Bool: b.as<uint8_t>()[i] = v != 0; break;
+    case DType::F32: b.as<float>()[i] = static_cast<float>(v); break;
+    case DType::F64: b.as<double>()[i] = static_cast<double>(v); break;
+    case DType::BF16: b.as<uint16_t>()[i] = f64_to_bf16(static_cast<double>(v)); break;
+    case DType::F16: b.as<uint16_t>()[i] = f64_to_f16(static_cast<double>(v)); break;
+  }
+}
+
+inline void setf(Buffer& b, int64_t i, double v) {
+  switch (b.dtype) {
+    case DType::F32: b.as<float>()[i] = static_cast<float>(v); break;
+    case DType::F64: b.as<double>()[i] = v; break;
+    case DType::BF16: b.as<uint16_t>()[i] = f64_to_bf16(v); break;
+    case DType::F16: b.as<uint16_t>()[i] = f64_to_f16(v); break;
+    case DType::Bool: b.as<uint8_t>()[i] = v != 0; break;  // NaN is true, like C and NumPy
+    case DType::S32: case DType::S64: seti(b, i, sat_to(b.dtype, v)); break;
+  }
+}
+
+// Multi-index helpers: row-major unravel/ravel.
+inline void unravel(int64_t flat, const Shape& sh, int64_t* idx) {
+  for (size_t d = sh.size(); d-- > 0;) {
+    int64_t n = sh[d];
+    idx[d] = n ? flat % n : 0;
+    flat = n ? flat / n : 0;
+  }
+}
+inline int64_t ravel(const int64_t* idx, const Shape& sh) {
+  int64_t f = 0;
+  for (size_t d = 0; d < sh.size(); ++d) f = f * sh[d] + idx[d];
+  return f;
+}
+
+}  // namespace jxla

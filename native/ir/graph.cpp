@@ -1,0 +1,117 @@
+// graph.cpp - topological ordering, capture + fingerprint of live IR, canonicalization, verifier.
+#include "ir/graph.h"
+#include <unordered_map>
+#include "ir/builder.h"
+#include "ir/error.h"
+#include "ir/hash.h"
+#include "runtime/buffer.h"
+
+namespace jxla {
+
+std::vector<const Node*> topo_order(const std::vector<const Node*>& roots) {
+  std::vector<const Node*> order;
+  std::unordered_map<const Node*, uint8_t> state;  // 1 = on stack, 2 = done
+  std::vector<std::pair<const Node*, size_t>> st;
+  for (const Node* r : roots) {
+    if (state[r] == 2) continue;
+    st.push_back({r, 0});
+    state[r] = 1;
+    while (!st.empty()) {
+      auto& top = st.back();
+      const Node* n = top.first;
+      if (top.second < n->inputs.size()) {
+        const Node* c = n->inputs[top.second++].get();
+        uint8_t& s = state[c];
+        if (s == 0) { s = 1; st.push_back({c, 0}); }
+        continue;
+      }
+      state[n] = 2;
+      order.push_back(n);
+      st.pop_back();
+    }
+  }
+  return order;
+}
+
+Capture capture(const std::vector<const Node*>& roots) {
+  Capture c;
+  c.roots = roots;
+  c.order = topo_order(roots);
+  std::unordered_map<const Node*, uint64_t> pos;
+  pos.reserve(c.order.size() * 2);
+  uint64_t h = 0x12345678abcdefULL, h2 = 0xfedcba9876543210ULL;
+  for (size_t i = 0; i < c.order.size(); ++i) {
+    const Node* n = c.order[i];
+    pos[n] = i;
+    uint64_t v = n->local_hash;
+    if (n->is_data()) { v = hash_combine(v, 0xda7a); c.data_leaves.push_back(n); }
+    h = hash_combine(h, v);
+    h2 = hash_combine(h2 ^ 0x5bd1e995, hash_mix(v + i));
+    for (auto& in : n->inputs) {
+      h = hash_combine(h, pos[in.get()]);
+      h2 = hash_combine(h2, pos[in.get()] * 31 + 7);
+    }
+  }
+  h = hash_combine(h, 0x7);
+  for (const Node* r : roots) { h = hash_combine(h, pos[r]); h2 = hash_combine(h2, pos[r] + 1); }
+  c.fingerprint = h;
+  c.fingerprint2 = h2;
+  return c;
+}
+
+Graph canonicalize(const Capture& c) {
+  Graph g;
+  std::unordered_map<const Node*, NodeRef> map;
+  for (const Node* n : c.order) {
+    if (n->is_data()) {
+      Attrs a;
+      a.set_int("index", static_cast<int64_t>(g.params.size()));
+      a.set_str("dtype", dtype_name(n->dtype));
+      a.set_ints("shape", n->shape);
+      NodeRef p = make_node(Op::Parameter, n->dtype, n->shape, {}, std::move(a), n->device);
+      g.params.push_back(p);
+      map[n] = p;
+      g.nodes.push_back(p);
+      continue;
+    }
+    std::vector<NodeRef> in;
+    for (auto& i : n->inputs) in.push_back(map.at(i.get()));
+    NodeRef m = make_node(n->op, n->dtype, n->shape, std::move(in), n->attrs, n->device);
+    map[n] = m;
+    g.nodes.push_back(m);
+  }
+  for (const Node* r : c.roots) g.outputs.push_back(map.at(r));
+  return g;
+}
+
+void verify(const Graph& g) {
+  std::unordered_map<const Node*, size_t> pos;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node* n = g.nodes[i].get();
+    if (pos.count(n)) internal("verifier: node %", i, " (", op_name(n->op), ") appears twice");
+    for (auto& in : n->inputs)
+      if (!pos.count(in.get())) internal("verifier: node %", i, " (", op_name(n->op), ") uses a value not defined before it");
+    if (n->is_data()) internal("verifier: node %", i, " holds data in a canonical graph");
+    if (n->op == Op::Parameter) {
+      int64_t idx = n->attrs.get_int("parameter", "index");
+      if (idx < 0 || idx >= static_cast<int64_t>(g.params.size()) || g.params[idx].get() != n)
+        internal("verifier: parameter %", i, " has index ", idx, " not matching the parameter list");
+    } else {
+      Attrs a = n->attrs;
+      TypeShape t;
+      try {
+        t = infer(n->op, n->inputs, a);
+      } catch (const Error& e) {
+        internal("verifier: node %", i, " (", op_name(n->op), ") fails its shape rule: ", e.what());
+      }
+      if (t.dtype != n->dtype || t.shape != n->shape)
+        internal("verifier: node %", i, " (", op_name(n->op), ") is typed ", dtype_name(n->dtype), shape_str(n->shape),
+                 " but its rule gives ", dtype_name(t.dtype), shape_str(t.shape));
+    }
+    pos[n] = i;
+  }
+  for (auto& p : g.params) if (!pos.count(p.get())) internal("verifier: a parameter is not in the node list");
+  for (auto& o : g.outputs) if (!pos.count(o.get())) internal("verifier: an output is not in the node list");
+}
+
+}  // namespace jxla

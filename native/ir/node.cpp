@@ -1,0 +1,110 @@
+// node.cpp - the hash-cons table. Sharded, mutex-protected; a node's deleter removes its own
+// entry. Lookups promote candidates with weak_from_this().lock(), which fails for a node whose
+// last reference is already gone, so a dying node is never handed out again.
+#include "ir/node.h"
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+#include "ir/hash.h"
+#include "runtime/buffer.h"
+
+namespace jxla {
+
+namespace {
+constexpr int kShards = 16;
+struct Shard {
+  std::mutex mu;
+  std::unordered_multimap<uint64_t, const Node*> map;
+};
+Shard* shards() {
+  static Shard* s = new Shard[kShards];  // immortal: nodes may die during static destruction
+  return s;
+}
+std::atomic<int64_t> g_live{0};
+
+uint64_t local_hash_of(Op op, DType dt, const Shape& sh, const Attrs& at, Device* dev) {
+  uint64_t h = hash_combine(static_cast<uint64_t>(op), static_cast<uint64_t>(dt));
+  h = hash_combine(h, hash_bytes(sh.data(), sh.size() * sizeof(int64_t)));
+  h = hash_combine(h, sh.size());
+  h = hash_combine(h, at.hash());
+  return hash_combine(h, reinterpret_cast<uintptr_t>(dev));
+}
+
+bool same(const Node& n, Op op, DType dt, const Shape& sh, const std::vector<NodeRef>& in, const Attrs& at, Device* dev) {
+  if (n.op != op || n.dtype != dt || n.device != dev || n.shape != sh || n.inputs.size() != in.size() || n.data) return false;
+  for (size_t i = 0; i < in.size(); ++i) if (n.inputs[i].get() != in[i].get()) return false;
+  return n.attrs == at;
+}
+
+// Destroys a node without recursion: a long chain would otherwise overflow the stack, as each
+// node's destructor releases its inputs. Released inputs go to a per-thread work list.
+thread_local std::vector<NodeRef>* t_release = nullptr;
+void destroy(Node* n) {
+  std::vector<NodeRef> in = std::move(n->inputs);
+  delete n;
+  if (t_release) {
+    for (auto& x : in) t_release->push_back(std::move(x));
+    return;
+  }
+  std::vector<NodeRef> work = std::move(in);
+  t_release = &work;
+  while (!work.empty()) {
+    NodeRef x = std::move(work.back());
+    work.pop_back();
+    x.reset();
+  }
+  t_release = nullptr;
+}
+
+struct ConsDeleter {
+  void operator()(Node* n) const {
+    Shard& s = shards()[n->cons_hash % kShards];
+    {
+      std::lock_guard<std::mutex> g(s.mu);
+      auto range = s.map.equal_range(n->cons_hash);
+      for (auto it = range.first; it != range.second; ++it)
+        if (it->second == n) { s.map.erase(it); break; }
+    }
+    --g_live;
+    destroy(n);
+  }
+};
+struct PlainDeleter {
+  void operator()(Node* n) const { --g_live; destroy(n); }
+};
+}  // namespace
+
+NodeRef make_node(Op op, DType dtype, Shape shape, std::vector<NodeRef> inputs, Attrs attrs, Device* dev) {
+  uint64_t lh = local_hash_of(op, dtype, shape, attrs, dev);
+  uint64_t ch = lh;
+  for (auto& i : inputs) ch = hash_combine(ch, reinterpret_cast<uintptr_t>(i.get()));
+  Shard& s = shards()[ch % kShards];
+  std::lock_guard<std::mutex> g(s.mu);
+  auto range = s.map.equal_range(ch);
+  for (auto it = range.first; it != range.second; ++it) {
+    if (same(*it->second, op, dtype, shape, inputs, attrs, dev)) {
+      if (auto sp = it->second->weak_from_this().lock()) return sp;
+    }
+  }
+  Node* n = new Node();
+  n->op = op; n->dtype = dtype; n->shape = std::move(shape); n->inputs = std::move(inputs);
+  n->attrs = std::move(attrs); n->device = dev; n->local_hash = lh; n->cons_hash = ch;
+  std::shared_ptr<Node> sp(n, ConsDeleter());
+  ++g_live;
+  s.map.emplace(ch, n);
+  return sp;
+}
+
+NodeRef make_data(std::shared_ptr<Buffer> buf) {
+  Node* n = new Node();
+  n->op = Op::Parameter; n->dtype = buf->dtype; n->shape = buf->shape; n->device = buf->device;
+  n->local_hash = local_hash_of(Op::Parameter, n->dtype, n->shape, n->attrs, n->device);
+  n->cons_hash = n->local_hash;
+  n->data = std::move(buf);
+  ++g_live;
+  return std::shared_ptr<Node>(n, PlainDeleter());
+}
+
+int64_t live_node_count() { return g_live.load(); }
+
+}  // namespace jxla

@@ -1,0 +1,37 @@
+// buffer.h - a device buffer: 64-byte aligned host memory holding row-major elements.
+// The engine-wide live-bytes counter (jxla_memory_live_bytes) counts every Buffer; a device
+// may also account it (the TPU emulator's HBM) through Device::on_alloc/on_free.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include "ir/dtype.h"
+#include "ir/shape.h"
+
+namespace jxla {
+
+struct Device;
+
+struct Buffer {
+  Buffer(DType dt, Shape sh, Device* dev);  // uninitialized contents; throws on exhaustion
+  ~Buffer();
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  DType dtype;
+  Shape shape;
+  Device* device;
+  int64_t nbytes;
+  int64_t accounted = 0;  // bytes the device accounted (tiled layout), returned on free
+  void* data;
+
+  template <class T> T* as() { return static_cast<T*>(data); }
+  template <class T> const T* as() const { return static_cast<const T*>(data); }
+  int64_t numel() const { return jxla::numel(shape); }
+};
+using BufferRef = std::shared_ptr<Buffer>;
+
+BufferRef alloc_buffer(DType dt, const Shape& sh, Device* dev);
+int64_t live_buffer_bytes();
+
+}  // namespace jxla

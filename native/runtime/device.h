@@ -1,0 +1,31 @@
+// device.h - a device: where buffers live and graphs execute. Devices are interned and
+// immortal (a handle free only drops the handle), so Buffers and Nodes may keep raw Device*.
+// The host device is the reference backend; the TPU emulator subclasses Device.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace jxla {
+
+struct Buffer;
+struct Graph;
+class Executable;
+
+struct Device {
+  virtual ~Device() = default;
+  virtual std::string name() const = 0;        // "host", "tpu:v5e", "tpu:v4x8"
+  virtual bool is_host() const { return false; }
+  // Accounts a new buffer; returns the accounted bytes. Throws when memory is exhausted.
+  virtual int64_t on_alloc(const Buffer& b);
+  virtual void on_free(const Buffer& b);
+  virtual std::string describe() const { return name(); }
+  // Compiles a canonical graph for this device (non-host devices override; the host device
+  // is compiled by runtime/compiler.cpp).
+  virtual std::shared_ptr<Executable> compile(Graph g);
+};
+
+Device* host_device();
+
+}  // namespace jxla

@@ -1,0 +1,32 @@
+// executable.h - a compiled graph for one device, and the process-wide compile cache keyed by
+// the graph fingerprint (structure, shapes, dtypes, attrs, device; never data).
+// Executables are immutable after compile and may run concurrently from many threads.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+#include "ir/graph.h"
+#include "runtime/buffer.h"
+
+namespace jxla {
+
+class Executable {
+ public:
+  virtual ~Executable() = default;
+  // params[i] binds Parameter i; returns one buffer per graph output.
+  virtual std::vector<BufferRef> run(const std::vector<BufferRef>& params) = 0;
+  virtual int64_t kernel_count() const = 0;
+  virtual std::string describe() const { return ""; }
+};
+
+// The reference executable: interprets the canonical graph with the reference kernels.
+std::shared_ptr<Executable> make_reference_executable(Graph g, Device* dev);
+
+// Compiles g for dev (through dev's compiler hook), with the cache. Counts CachedCompile /
+// UncachedCompile and records CompileTime on a miss.
+std::shared_ptr<Executable> compile_cached(const Capture& cap, Device* dev);
+int64_t compile_cache_size();
+void compile_cache_clear();
+
+}  // namespace jxla

@@ -1,0 +1,46 @@
+// lazy.h - lazy tensors and the per-thread registry of pending tensors.
+// A TensorImpl always holds a node: a data leaf once materialized, otherwise the pending IR.
+// Each thread traces into its own Registry; sync() materializes the calling thread's pending
+// tensors as one graph per device. Lock order: Registry::mu before TensorImpl::mu.
+#pragma once
+#include <memory>
+#include <mutex>
+#include <unordered_set>
+#include <vector>
+#include "ir/node.h"
+#include "runtime/buffer.h"
+
+namespace jxla {
+
+struct TensorImpl;
+
+struct Registry {
+  std::mutex mu;
+  std::unordered_set<TensorImpl*> pending;
+};
+
+struct TensorImpl {
+  mutable std::mutex mu;
+  NodeRef node;
+  std::shared_ptr<Registry> reg;  // set while registered as pending
+  uint32_t magic = kMagic;        // detects stale handles in debug checks
+  static constexpr uint32_t kMagic = 0x7e45012a;
+
+  NodeRef get() const { std::lock_guard<std::mutex> g(mu); return node; }
+};
+
+// Creates a handle for node (registered as pending in the calling thread when not data).
+TensorImpl* tensor_new(NodeRef node);
+void tensor_free(TensorImpl* t);
+int64_t live_tensor_count();
+
+// Materializes the calling thread's pending tensors.
+void sync_thread();
+// Materializes the given tensors (and only what they need).
+void sync_tensors(const std::vector<TensorImpl*>& ts);
+// Returns the data buffer of t, materializing it first if needed.
+BufferRef tensor_data(TensorImpl* t);
+// Copies a buffer to another device (a transfer: counted and timed).
+BufferRef transfer(const BufferRef& b, Device* to);
+
+}  // namespace jxla

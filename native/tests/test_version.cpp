@@ -1,0 +1,7 @@
+#include "jxla/jxla.h"
+#include "tests/check.h"
+
+int main() {
+  CHECK(jxla_version() > 0);
+  return check_finish();
+}
