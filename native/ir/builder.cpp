@@ -430,21 +430,27 @@ NodeRef expand_composite(Op op, const std::vector<NodeRef>& in, const Attrs& at)
     case Op::ReduceMean: {
       auto axes = comp_axes(nm, at, rank);
       bool keep = at.get_int_or("keepdims", 0) != 0;
-      if (!is_float(x->dtype)) x = b_convert(x, DType::F32);
+      // integers and bool average in f32; bf16/f16 sum and divide in f32 (like NumPy and JAX),
+      // so the sum cannot overflow the half type, and round once at the end. Dividing by the
+      // count rounds once, where multiplying by a rounded 1/count would round twice.
+      DType out_dt = is_float(x->dtype) ? x->dtype : DType::F32;
+      DType acc_dt = x->dtype == DType::F64 ? DType::F64 : DType::F32;
+      x = b_convert(x, acc_dt);
       int64_t cnt = 1;
       for (auto a : axes) cnt *= x->shape[a];
       NodeRef s = b_reduce(Op::ReduceSum, x, axes, keep);
-      return b_binary(Op::Mul, s, b_full(1.0 / static_cast<double>(cnt), s->dtype, s->shape, s->device));
+      return b_convert(b_binary(Op::Div, s, b_full(static_cast<double>(cnt), s->dtype, s->shape, s->device)), out_dt);
     }
     case Op::LogSumExp: {
       auto axes = comp_axes(nm, at, rank);
       bool keep = at.get_int_or("keepdims", 0) != 0;
       if (!is_float(x->dtype)) x = b_convert(x, DType::F32);
       NodeRef m = b_reduce(Op::ReduceMax, x, axes, true);
-      // rows that are all -inf (or empty) would give inf - inf: shift by 0 there instead
-      NodeRef ninf = b_full(-HUGE_VAL, m->dtype, m->shape, m->device);
+      // an infinite max (rows that are all -inf, empty rows, rows holding +inf) would give
+      // inf - inf = NaN: shift by 0 there instead (the result is then -inf or +inf, as it should)
+      NodeRef inf = b_full(HUGE_VAL, m->dtype, m->shape, m->device);
       NodeRef zero = b_full(0.0, m->dtype, m->shape, m->device);
-      NodeRef ms = build(Op::Select, {b_binary(Op::Eq, m, ninf), zero, m}, Attrs());
+      NodeRef ms = build(Op::Select, {b_binary(Op::Eq, b_unary(Op::Abs, m), inf), zero, m}, Attrs());
       NodeRef e = b_unary(Op::Exp, b_binary(Op::Sub, x, ms));
       NodeRef r = b_binary(Op::Add, b_unary(Op::Log, b_reduce(Op::ReduceSum, e, axes, true)), ms);
       if (keep) return r;

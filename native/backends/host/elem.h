@@ -51,6 +51,20 @@ inline int64_t sat_to(DType dt, double v) {
   return static_cast<int64_t>(v);
 }
 
+// int64 -> bf16 rounded once from the exact integer. A double holds 53 bits, so converting through
+// it can round twice (2^62 + 2^54 + 1 would become the tie 2^62 + 2^54, then 2^62). Beyond 2^53
+// the integer is first cut to 53 bits rounding to odd (the cut bits stick to the lowest bit),
+// which keeps the final rounding to bf16's 8 bits exact (53 >= 2 * 8 + 2).
+inline uint16_t s64_to_bf16(int64_t v) {
+  uint64_t a = v < 0 ? 0ULL - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+  int bits = a ? 64 - __builtin_clzll(a) : 0;
+  if (bits <= 53) return f64_to_bf16(static_cast<double>(v));
+  int shift = bits - 53;
+  uint64_t q = (a >> shift) | ((a & ((1ULL << shift) - 1)) != 0 ? 1ULL : 0ULL);
+  double d = std::ldexp(static_cast<double>(q), shift);
+  return f64_to_bf16(v < 0 ? -d : d);
+}
+
 inline void seti(Buffer& b, int64_t i, int64_t v) {
   switch (b.dtype) {
     case DType::S32: b.as<int32_t>()[i] = static_cast<int32_t>(static_cast<uint32_t>(v)); break;  // wraps
@@ -58,7 +72,7 @@ inline void seti(Buffer& b, int64_t i, int64_t v) {
     case DType::Bool: b.as<uint8_t>()[i] = v != 0; break;
     case DType::F32: b.as<float>()[i] = static_cast<float>(v); break;
     case DType::F64: b.as<double>()[i] = static_cast<double>(v); break;
-    case DType::BF16: b.as<uint16_t>()[i] = f64_to_bf16(static_cast<double>(v)); break;
+    case DType::BF16: b.as<uint16_t>()[i] = s64_to_bf16(v); break;
     case DType::F16: b.as<uint16_t>()[i] = f64_to_f16(static_cast<double>(v)); break;
   }
 }

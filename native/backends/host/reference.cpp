@@ -257,6 +257,16 @@ void eval_argreduce(const Node& n, const Buffer& x, Buffer& out) {
     }
 }
 
+// significant bits of a float dtype (with the implicit one)
+int mantissa_bits(DType t) {
+  switch (t) {
+    case DType::F64: return 53;
+    case DType::BF16: return 8;
+    case DType::F16: return 11;
+    default: return 24;
+  }
+}
+
 void eval_rng(const Node& n, const Buffer& key, Buffer& out) {
   uint64_t k = static_cast<uint64_t>(key.as<int64_t>()[0]);
   uint64_t base = static_cast<uint64_t>(key.as<int64_t>()[1]);
@@ -267,9 +277,10 @@ void eval_rng(const Node& n, const Buffer& key, Buffer& out) {
     // 53-bit uniforms in [0, 1) built from two words; rounded once to the dtype
     double u1 = static_cast<double>((static_cast<uint64_t>(r[0]) << 21) ^ (r[1] >> 11)) * 0x1p-53;
     if (n.op == Op::RngUniform) {
-      double v = u1;
-      setf(out, i, v);
-      if (getf(out, i) >= 1.0) setf(out, i, std::nextafter(1.0, 0.0));  // rounding must not reach 1
+      setf(out, i, u1);
+      // rounding to the dtype can reach 1.0 (for bf16 when u1 >= 1 - 2^-9): use the dtype's
+      // largest value below 1, so the result stays in [0, 1) in every dtype
+      if (getf(out, i) >= 1.0) setf(out, i, 1.0 - std::ldexp(1.0, -mantissa_bits(out.dtype)));
     } else {
       double u2 = static_cast<double>((static_cast<uint64_t>(r[2]) << 21) ^ (r[3] >> 11)) * 0x1p-53;
       double z = std::sqrt(-2.0 * std::log1p(-u1)) * std::cos(2.0 * M_PI * u2);  // 1 - u1 in (0, 1]

@@ -43,9 +43,12 @@ BufferRef ref_dynamic(Op op, const std::vector<const Buffer*>& in, Device* dev) 
       std::stable_sort(order.begin(), order.end(), less);
       std::vector<int64_t> keep;
       for (int64_t i = 0; i < N; ++i) {
-        if (!keep.empty() && !less(keep.back(), order[i]) && !less(order[i], keep.back()) &&
-            !(fl && std::isnan(getf(x, order[i]))))
-          continue;  // equal to the previous kept value (every NaN is distinct, like NumPy)
+        if (!keep.empty()) {
+          // skip a value equal to the previous kept one; NaNs (sorted last) collapse into one,
+          // like NumPy 2's np.unique (equal_nan=True); -0.0 and 0.0 are equal
+          bool nan_i = fl && std::isnan(getf(x, order[i])), nan_k = fl && std::isnan(getf(x, keep.back()));
+          if (nan_i ? nan_k : !nan_k && !less(keep.back(), order[i]) && !less(order[i], keep.back())) continue;
+        }
         keep.push_back(order[i]);
       }
       BufferRef o = alloc_buffer(x.dtype, {static_cast<int64_t>(keep.size())}, dev);
