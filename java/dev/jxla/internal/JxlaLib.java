@@ -118,4 +118,7 @@ public final class JxlaLib {
   public static native int jxla_memory_live_bytes(@Cast("int64_t*") LongPointer bytes);
 
   public static native int jxla_memory_live_tensors(@Cast("int64_t*") LongPointer count);
+
+  // ---- engine statistics (apitests) ----
+  public static native int jxla_stats_get(String name, @Cast("int64_t*") LongPointer value);
 }
