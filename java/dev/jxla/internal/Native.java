@@ -28,6 +28,10 @@ public final class Native {
     final LongPointer dims = new LongPointer(8);
   }
 
+  static {
+    JxlaLib.load();  // before any Pointer (the scratch below): JxlaLib configures JavaCPP first
+  }
+
   private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
   private Native() {}
