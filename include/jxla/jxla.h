@@ -107,6 +107,11 @@ jxla_status jxla_memory_live_bytes(int64_t* bytes);
 /* number of live tensor handles (leak checks) */
 jxla_status jxla_memory_live_tensors(int64_t* count);
 
+/* ---- engine statistics (leak and growth checks; c_api/c_api_stats.cpp) ---- */
+/* name: "live_tensors", "live_bytes", "live_nodes" (IR nodes alive), "compile_cache_entries",
+ * "pending_tensors" (the calling thread's registry). Unknown names are INVALID_ARGUMENT. */
+jxla_status jxla_stats_get(const char* name, int64_t* value);
+
 #ifdef __cplusplus
 }
 #endif

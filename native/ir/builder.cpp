@@ -50,7 +50,8 @@ void same_shape(Op op, const std::vector<NodeRef>& in) {
 std::vector<int64_t> norm_axes(const char* op, std::vector<int64_t> axes, int64_t rank) {
   for (auto& a : axes) a = norm_axis(op, a, rank, "axes");
   std::sort(axes.begin(), axes.end());
-  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end()) invalid(op, ": axes contain a duplicate");
+  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
+    invalid(op, ": axes ", shape_str(axes), " (normalized for rank ", rank, ") contain a duplicate");
   return axes;
 }
 
@@ -521,9 +522,14 @@ NodeRef build(Op op, std::vector<NodeRef> in, Attrs at, Device* dev) {
       Shape s = at.get_ints("reshape", "shape");
       int neg = -1; int64_t known = 1;
       for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == -1) { if (neg >= 0) invalid("reshape: more than one -1 in ", shape_str(s)); neg = static_cast<int>(i); }
-        else if (s[i] < 0) invalid("reshape: negative dimension in ", shape_str(s));
-        else known *= s[i];
+        if (s[i] == -1) {
+          if (neg >= 0) invalid("reshape: more than one -1 in ", shape_str(s), " for ", ts(in[0]));
+          neg = static_cast<int>(i);
+        } else if (s[i] < 0) {
+          invalid("reshape: negative dimension in ", shape_str(s), " for ", ts(in[0]));
+        } else {
+          known *= s[i];
+        }
       }
       if (neg >= 0) {
         if (known == 0 || in[0]->numel() % known)

@@ -115,7 +115,11 @@ Graph parse_graph(const std::string& text) {
       size_t b = lx.i;
       while (lx.i < text.size() && text[lx.i] != '}' && text[lx.i] != '\n') ++lx.i;
       if (lx.i >= text.size() || text[lx.i] != '}') lx.err("unterminated attributes");
-      at = Attrs::parse(opname.c_str(), text.substr(b, lx.i - b));
+      try {
+        at = Attrs::parse(opname.c_str(), text.substr(b, lx.i - b));
+      } catch (const Error& e) {
+        lx.err(e.what());  // report it with the line number, like every other parse error
+      }
       ++lx.i;
     }
     lx.expect(':');
@@ -130,6 +134,8 @@ Graph parse_graph(const std::string& text) {
         size_t b = lx.i;
         while (lx.i < text.size() && std::isdigit(static_cast<unsigned char>(text[lx.i]))) ++lx.i;
         if (b == lx.i) lx.err("expected a dimension");
+        // more digits than any valid dimension: stoll would throw out_of_range (an internal error)
+        if (lx.i - b > 15) lx.err("dimension " + text.substr(b, lx.i - b) + " is too large");
         sh.push_back(std::stoll(text.substr(b, lx.i - b)));
       } while (lx.eat(','));
       lx.expect(']');

@@ -14,6 +14,7 @@ namespace jxla {
 
 namespace {
 std::atomic<int64_t> g_live_tensors{0};
+std::atomic<uint64_t> g_seq{0};
 thread_local std::shared_ptr<Registry> t_reg;
 Registry* this_thread_registry(std::shared_ptr<Registry>* out) {
   if (!t_reg) t_reg = std::make_shared<Registry>();
@@ -65,6 +66,7 @@ TensorImpl* tensor_new(NodeRef node) {
   auto* t = new TensorImpl();
   bool pending = !node->is_data();
   t->node = std::move(node);
+  t->seq = g_seq.fetch_add(1, std::memory_order_relaxed);
   ++g_live_tensors;
   if (pending) {
     std::shared_ptr<Registry> r;
@@ -78,9 +80,16 @@ TensorImpl* tensor_new(NodeRef node) {
 
 void tensor_free(TensorImpl* t) {
   if (!t) return;
-  if (t->reg) {
-    std::lock_guard<std::mutex> g(t->reg->mu);
-    t->reg->pending.erase(t);
+  // Take the registry under t->mu: another thread's sync may reset t->reg concurrently (e.g.
+  // the GC's deallocator thread frees a tensor still pending in its creator's registry).
+  std::shared_ptr<Registry> r;
+  {
+    std::lock_guard<std::mutex> g(t->mu);
+    r = t->reg;
+  }
+  if (r) {
+    std::lock_guard<std::mutex> g(r->mu);
+    r->pending.erase(t);
   }
   t->magic = 0;
   --g_live_tensors;
@@ -96,14 +105,31 @@ void sync_thread() {
   counter_add("MarkStep");
   std::vector<TensorImpl*> ts;
   for (TensorImpl* t : reg->pending) if (!t->get()->is_data()) ts.push_back(t);
-  // deterministic order (creation order is not kept; sort by address is stable per run only)
+  // Creation order, not the set's (address-dependent) order: the roots' order is part of the
+  // graph fingerprint, so the same trace must list them the same way every step.
+  std::sort(ts.begin(), ts.end(), [](const TensorImpl* a, const TensorImpl* b) { return a->seq < b->seq; });
   materialize(ts);
-  for (TensorImpl* t : ts) { reg->pending.erase(t); t->reg.reset(); }
+  for (TensorImpl* t : ts) {
+    reg->pending.erase(t);
+    std::lock_guard<std::mutex> g(t->mu);
+    t->reg.reset();
+  }
   // drop entries that were materialized by reads
   for (auto it = reg->pending.begin(); it != reg->pending.end();) {
-    if ((*it)->get()->is_data()) { (*it)->reg.reset(); it = reg->pending.erase(it); }
-    else ++it;
+    if ((*it)->get()->is_data()) {
+      { std::lock_guard<std::mutex> g((*it)->mu); (*it)->reg.reset(); }
+      it = reg->pending.erase(it);
+    } else {
+      ++it;
+    }
   }
+}
+
+int64_t pending_tensor_count() {
+  std::shared_ptr<Registry> r;
+  Registry* reg = this_thread_registry(&r);
+  std::lock_guard<std::mutex> g(reg->mu);
+  return static_cast<int64_t>(reg->pending.size());
 }
 
 void sync_tensors(const std::vector<TensorImpl*>& ts) {

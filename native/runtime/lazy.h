@@ -22,7 +22,9 @@ struct Registry {
 struct TensorImpl {
   mutable std::mutex mu;
   NodeRef node;
-  std::shared_ptr<Registry> reg;  // set while registered as pending
+  std::shared_ptr<Registry> reg;  // set while registered as pending (read/reset under mu)
+  uint64_t seq = 0;               // creation order: sync orders roots by it, so a repeated
+                                  // trace gives the same graph fingerprint (a cache hit)
   uint32_t magic = kMagic;        // detects stale handles in debug checks
   static constexpr uint32_t kMagic = 0x7e45012a;
 
@@ -33,6 +35,8 @@ struct TensorImpl {
 TensorImpl* tensor_new(NodeRef node);
 void tensor_free(TensorImpl* t);
 int64_t live_tensor_count();
+// Tensors registered as pending in the calling thread's registry (leak checks).
+int64_t pending_tensor_count();
 
 // Materializes the calling thread's pending tensors.
 void sync_thread();

@@ -54,4 +54,16 @@ public final class Jxla {
     }
     return Native.irRoundtrip(text);
   }
+
+  /**
+   * An engine-internal gauge, for leak and growth checks: {@code "live_tensors"},
+   * {@code "live_bytes"}, {@code "live_nodes"} (IR nodes alive), {@code "compile_cache_entries"},
+   * {@code "pending_tensors"} (traced by the calling thread and not yet synced or freed).
+   */
+  public static long engineStat(String name) {
+    if (name == null) {
+      throw new IllegalArgumentException("engineStat: name is null");
+    }
+    return Native.stat(name);
+  }
 }

@@ -32,10 +32,20 @@ public final class Tensor implements AutoCloseable {
   }
 
   long handle() {
+    return handle("tensor");
+  }
+
+  /** The native handle; {@code op} names the call in the use-after-close message. */
+  long handle(String op) {
     if (closed) {
-      throw new IllegalStateException("tensor is closed");
+      throw new IllegalStateException(op + ": the tensor is closed (used after close())");
     }
     return ref.handle();
+  }
+
+  /** The native handle for traced op {@code op} (its name is looked up only on error). */
+  private long handleFor(int op) {
+    return closed ? handle(Native.opName(op)) : ref.handle();
   }
 
   private Tensor wrap(long h) {
@@ -51,13 +61,13 @@ public final class Tensor implements AutoCloseable {
     long prod = 1;
     for (long d : shape) {
       if (d < 0) {
-        throw new IllegalArgumentException(op + ": negative dimension in shape " + Arrays.toString(shape));
+        throw new IllegalArgumentException(op + ": negative dimension in shape " + list(shape));
       }
       prod *= d;
     }
     if (n >= 0 && prod != n) {
       throw new IllegalArgumentException(
-          op + ": " + n + " elements do not fill shape " + Arrays.toString(shape) + " (" + prod + " elements)");
+          op + ": " + n + " elements do not fill shape " + list(shape) + " (" + prod + " elements)");
     }
     return shape.clone();
   }
@@ -126,10 +136,10 @@ public final class Tensor implements AutoCloseable {
     long nbytes = (long) data.remaining() * elemBytes;
     if (nbytes != n * dtype.byteSize()) {
       throw new IllegalArgumentException("of: buffer holds " + nbytes + " bytes but " + dtype.irName()
-          + Arrays.toString(s) + " needs " + n * dtype.byteSize());
+          + list(s) + " needs " + n * dtype.byteSize());
     }
     if (data.isDirect()) {
-      checkOrder(data);
+      checkOrder("of", data);
       return new Tensor(Native.fromBuffer(0, dtype.id(), s, data, nbytes), Device.host());
     }
     if (data instanceof FloatBuffer) {
@@ -141,7 +151,7 @@ public final class Tensor implements AutoCloseable {
         + data.getClass().getSimpleName());
   }
 
-  private static void checkOrder(Buffer b) {
+  private static void checkOrder(String op, Buffer b) {
     ByteOrder o = null;
     if (b instanceof java.nio.ByteBuffer) {
       return;  // raw bytes: the caller lays out the elements
@@ -157,7 +167,7 @@ public final class Tensor implements AutoCloseable {
       o = ((java.nio.ShortBuffer) b).order();
     }
     if (o != null && o != ByteOrder.nativeOrder()) {
-      throw new IllegalArgumentException("of: direct buffer has byte order " + o + ", expected native " + ByteOrder.nativeOrder());
+      throw new IllegalArgumentException(op + ": direct buffer has byte order " + o + ", expected native " + ByteOrder.nativeOrder());
     }
   }
 
@@ -305,7 +315,7 @@ public final class Tensor implements AutoCloseable {
       if (ts[i] == null) {
         throw new IllegalArgumentException("concat: tensor " + i + " is null");
       }
-      hs[i] = ts[i].handle();
+      hs[i] = ts[i].handle("concat");
     }
     return new Tensor(Native.op(Ops.CONCAT, hs, "axis=" + axis, 0), ts[0].device);
   }
@@ -318,14 +328,14 @@ public final class Tensor implements AutoCloseable {
   // ------------------------------------------------------------------ element-wise
 
   private Tensor un(int op) {
-    return wrap(Native.unary(op, handle()));
+    return wrap(Native.unary(op, handleFor(op)));
   }
 
   private Tensor bin(int op, Tensor o) {
     if (o == null) {
-      throw new IllegalArgumentException("operand is null");
+      throw new IllegalArgumentException(Native.opName(op) + ": operand 1 is null");
     }
-    return wrap(Native.binary(op, handle(), o.handle()));
+    return wrap(Native.binary(op, handleFor(op), o.handleFor(op)));
   }
 
   private Tensor binScalar(int op, double v) {
@@ -365,12 +375,12 @@ public final class Tensor implements AutoCloseable {
 
   Tensor apply(int op, String attrs, Tensor... others) {
     long[] hs = new long[others.length + 1];
-    hs[0] = handle();
+    hs[0] = handleFor(op);
     for (int i = 0; i < others.length; i++) {
       if (others[i] == null) {
-        throw new IllegalArgumentException("operand " + (i + 1) + " is null");
+        throw new IllegalArgumentException(Native.opName(op) + ": operand " + (i + 1) + " is null");
       }
-      hs[i + 1] = others[i].handle();
+      hs[i + 1] = others[i].handleFor(op);
     }
     return wrap(Native.op(op, hs, attrs, device.handle()));
   }
@@ -454,7 +464,7 @@ public final class Tensor implements AutoCloseable {
     if (target == null) {
       throw new IllegalArgumentException("to: device is null");
     }
-    return new Tensor(Native.toDevice(handle(), target.handle()), target);
+    return new Tensor(Native.toDevice(handle("to"), target.handle()), target);
   }
 
   // ------------------------------------------------------------------ shape
@@ -469,6 +479,9 @@ public final class Tensor implements AutoCloseable {
 
   /** Permutes dimensions: result dim i is this tensor's dim {@code perm[i]}. */
   public Tensor permute(int... perm) {
+    if (perm == null) {
+      throw new IllegalArgumentException("permute: perm is null");
+    }
     return apply(Ops.TRANSPOSE, "perm=" + list(perm));
   }
 
@@ -487,9 +500,12 @@ public final class Tensor implements AutoCloseable {
 
   /** Broadcasts to {@code shape} (NumPy rules). */
   public Tensor broadcastTo(long... shape) {
+    if (shape == null) {
+      throw new IllegalArgumentException("broadcastTo: shape is null");
+    }
     long[] s = shape();
     if (s.length > shape.length) {
-      throw new IllegalArgumentException("broadcastTo: cannot broadcast " + Arrays.toString(s) + " to " + Arrays.toString(shape));
+      throw new IllegalArgumentException("broadcastTo: cannot broadcast " + list(s) + " to " + list(shape));
     }
     int off = shape.length - s.length;
     long[] kept = new long[s.length];
@@ -500,8 +516,8 @@ public final class Tensor implements AutoCloseable {
         kept[k] = s[i];
         dims[k++] = off + i;
       } else if (s[i] != 1) {
-        throw new IllegalArgumentException("broadcastTo: cannot broadcast " + Arrays.toString(s) + " to "
-            + Arrays.toString(shape) + " (dimension " + i + ")");
+        throw new IllegalArgumentException("broadcastTo: cannot broadcast " + list(s) + " to "
+            + list(shape) + " (dimension " + i + ")");
       }
     }
     long[] keptShape = Arrays.copyOf(kept, k);
@@ -556,7 +572,7 @@ public final class Tensor implements AutoCloseable {
     long[] s = shape();
     int ax = normAxis("squeeze", axis, s.length);
     if (s[ax] != 1) {
-      throw new IllegalArgumentException("squeeze: dimension " + axis + " of " + Arrays.toString(s) + " has size " + s[ax] + ", not 1");
+      throw new IllegalArgumentException("squeeze: dimension " + axis + " of " + list(s) + " has size " + s[ax] + ", not 1");
     }
     long[] r = new long[s.length - 1];
     for (int i = 0, k = 0; i < s.length; i++) {
@@ -664,13 +680,13 @@ public final class Tensor implements AutoCloseable {
     }
     long[] a = shape(), b = other.shape();
     if (a.length == 0 || b.length == 0) {
-      throw new IllegalArgumentException("matmul: operands must have rank >= 1, got " + Arrays.toString(a) + " and " + Arrays.toString(b));
+      throw new IllegalArgumentException("matmul: operands must have rank >= 1, got " + list(a) + " and " + list(b));
     }
     String prec = precision == null ? "" : ", precision=" + precision.id();
     if (a.length <= 2 && b.length <= 2) {
       if (a.length == 2 && b.length == 2 && a[1] != b[0] || a.length == 1 && b.length == 2 && a[0] != b[0]
           || a.length == 2 && b.length == 1 && a[1] != b[0] || a.length == 1 && b.length == 1 && a[0] != b[0]) {
-        throw new IllegalArgumentException("matmul: shapes " + Arrays.toString(a) + " and " + Arrays.toString(b)
+        throw new IllegalArgumentException("matmul: shapes " + list(a) + " and " + list(b)
             + " are not aligned (contracting dimensions differ)");
       }
       return dotGeneral(other, new int[] {a.length - 1}, new int[] {0}, new int[0], new int[0], prec);
@@ -694,12 +710,12 @@ public final class Tensor implements AutoCloseable {
         long dl = i - (nb - lb) >= 0 ? ls[i - (nb - lb)] : 1;
         long dr = i - (nb - rb) >= 0 ? rs[i - (nb - rb)] : 1;
         if (dl != dr && dl != 1 && dr != 1) {
-          throw new IllegalArgumentException("matmul: batch dimensions of " + Arrays.toString(a) + " and " + Arrays.toString(b) + " do not broadcast");
+          throw new IllegalArgumentException("matmul: batch dimensions of " + list(a) + " and " + list(b) + " do not broadcast");
         }
         batch[i] = Math.max(dl, dr);
       }
       if (ls[ls.length - 1] != rs[rs.length - 2]) {
-        throw new IllegalArgumentException("matmul: shapes " + Arrays.toString(a) + " and " + Arrays.toString(b)
+        throw new IllegalArgumentException("matmul: shapes " + list(a) + " and " + list(b)
             + " are not aligned (" + ls[ls.length - 1] + " vs " + rs[rs.length - 2] + ")");
       }
       long[] lt = Arrays.copyOf(batch, nb + 2);
@@ -770,12 +786,12 @@ public final class Tensor implements AutoCloseable {
 
   /** Element type. */
   public DType dtype() {
-    return DType.ofId(Native.dtype(handle()));
+    return DType.ofId(Native.dtype(handle("dtype")));
   }
 
   /** Dimensions (a copy). */
   public long[] shape() {
-    return Native.shape(handle());
+    return Native.shape(handle("shape"));
   }
 
   /** Number of dimensions. */
@@ -800,12 +816,12 @@ public final class Tensor implements AutoCloseable {
 
   /** True once the value is computed (after a sync or a read). */
   public boolean isMaterialized() {
-    return Native.isMaterialized(handle());
+    return Native.isMaterialized(handle("isMaterialized"));
   }
 
   /** Materializes this tensor and returns it. */
   public Tensor materialized() {
-    Native.syncTensors(new long[] {handle()});
+    Native.syncTensors(new long[] {handle("materialized")});
     return this;
   }
 
@@ -819,36 +835,41 @@ public final class Tensor implements AutoCloseable {
 
   /** The elements as float (converted), row-major. Materializes what is needed. */
   public float[] toFloatArray() {
+    long h = handle("toFloatArray");
     float[] out = new float[count()];
-    Native.read(handle(), DType.F32.id(), out);
+    Native.read(h, DType.F32.id(), out);
     return out;
   }
 
   /** The elements as double (converted). */
   public double[] toDoubleArray() {
+    long h = handle("toDoubleArray");
     double[] out = new double[count()];
-    Native.read(handle(), DType.F64.id(), out);
+    Native.read(h, DType.F64.id(), out);
     return out;
   }
 
   /** The elements as int (converted: truncating, saturating). */
   public int[] toIntArray() {
+    long h = handle("toIntArray");
     int[] out = new int[count()];
-    Native.read(handle(), DType.S32.id(), out);
+    Native.read(h, DType.S32.id(), out);
     return out;
   }
 
   /** The elements as long (converted). */
   public long[] toLongArray() {
+    long h = handle("toLongArray");
     long[] out = new long[count()];
-    Native.read(handle(), DType.S64.id(), out);
+    Native.read(h, DType.S64.id(), out);
     return out;
   }
 
   /** The elements as boolean (non-zero is true). */
   public boolean[] toBooleanArray() {
+    long h = handle("toBooleanArray");
     byte[] b = new byte[count()];
-    Native.read(handle(), DType.BOOL.id(), b);
+    Native.read(h, DType.BOOL.id(), b);
     boolean[] out = new boolean[b.length];
     for (int i = 0; i < b.length; i++) {
       out[i] = b[i] != 0;
@@ -858,31 +879,34 @@ public final class Tensor implements AutoCloseable {
 
   /** Copies the elements, converted to {@code dtype}, into a direct buffer (native order) at its position. */
   public void copyTo(Buffer dst, DType dtype) {
+    long h = handle("copyTo");
     if (dst == null || !dst.isDirect()) {
       throw new IllegalArgumentException("copyTo: a direct buffer is required");
     }
+    checkOrder("copyTo", dst);
     long nbytes = numel() * dtype.byteSize();
     long have = (long) dst.remaining() * (dst instanceof java.nio.ByteBuffer ? 1 : bufferElementBytes(dst));
     if (have < nbytes) {
       throw new IllegalArgumentException("copyTo: buffer has " + have + " bytes, " + nbytes + " needed");
     }
-    Native.read(handle(), dtype.id(), dst, nbytes);
+    Native.read(h, dtype.id(), dst, nbytes);
   }
 
   /** The single element as a double. */
   public double item() {
+    long h = handle("item");
     long n = numel();
     if (n != 1) {
-      throw new IllegalStateException("item: tensor of shape " + Arrays.toString(shape()) + " has " + n + " elements, not 1");
+      throw new IllegalStateException("item: tensor of shape " + list(shape()) + " has " + n + " elements, not 1");
     }
     double[] out = new double[1];
-    Native.read(handle(), DType.F64.id(), out);
+    Native.read(h, DType.F64.id(), out);
     return out[0];
   }
 
   /** The pending computation of this tensor in the text IR (for debugging). */
   public String ir() {
-    return Native.ir(handle());
+    return Native.ir(handle("ir"));
   }
 
   /** Frees the native tensor. Idempotent. */
@@ -904,7 +928,7 @@ public final class Tensor implements AutoCloseable {
     if (closed) {
       return "Tensor(closed)";
     }
-    return "Tensor(" + dtype().irName() + Arrays.toString(shape()) + ", " + device + ")";
+    return "Tensor(" + dtype().irName() + list(shape()) + ", " + device + ")";
   }
 
   // ------------------------------------------------------------------ helpers

@@ -22,10 +22,19 @@ import org.bytedeco.javacpp.annotation.Properties;
     value = @Platform(include = "jxla/jxla.h", link = "jxla"))
 public final class JxlaLib {
   static {
+    // JavaCPP probes the process RSS on every deallocator registration while maxPhysicalBytes
+    // > 0 (about 7 us per traced op, measured by TraceBench). Off unless the user set it;
+    // TensorRef keeps a cheaper native-pressure check. Must run before Pointer initializes.
+    if (System.getProperty("org.bytedeco.javacpp.maxPhysicalBytes") == null) {
+      System.setProperty("org.bytedeco.javacpp.maxPhysicalBytes", "0");
+    }
     Loader.load();
   }
 
   private JxlaLib() {}
+
+  /** Forces this class's initializer (JavaCPP settings, then the native library). */
+  static void load() {}
 
   /** ABI version of the engine. */
   public static native int jxla_version();
@@ -118,4 +127,7 @@ public final class JxlaLib {
   public static native int jxla_memory_live_bytes(@Cast("int64_t*") LongPointer bytes);
 
   public static native int jxla_memory_live_tensors(@Cast("int64_t*") LongPointer count);
+
+  // ---- engine statistics (apitests) ----
+  public static native int jxla_stats_get(String name, @Cast("int64_t*") LongPointer value);
 }

@@ -28,6 +28,10 @@ public final class Native {
     final LongPointer dims = new LongPointer(8);
   }
 
+  static {
+    JxlaLib.load();  // before any Pointer (the scratch below): JxlaLib configures JavaCPP first
+  }
+
   private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
   private Native() {}
@@ -232,6 +236,20 @@ public final class Native {
     Scratch s = SCRATCH.get();
     check(JxlaLib.jxla_memory_live_tensors(s.out));
     return s.out.get();
+  }
+
+  // ---- engine statistics and op names (apitests) ----
+
+  /** A named engine gauge (see jxla_stats_get in jxla.h). */
+  public static long stat(String name) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_stats_get(name, s.out));
+    return s.out.get();
+  }
+
+  /** The op table's name of op id {@code op} (used on error paths only). */
+  public static String opName(int op) {
+    return readString((buf, cap, len) -> JxlaLib.jxla_op_name(op, buf, cap, len));
   }
 
   /** A (buf, cap, len) string call. */

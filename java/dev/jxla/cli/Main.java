@@ -1,0 +1,55 @@
+package dev.jxla.cli;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The {@code jxla} command line: {@code jxla <command> [args...]}. Main only dispatches; each
+ * command is its own class, registered in {@link #COMMANDS} (add train/run/report there).
+ */
+public final class Main {
+  private static final Map<String, Command> COMMANDS = new LinkedHashMap<>();
+
+  static {
+    register(new DemoCommand());
+  }
+
+  private Main() {}
+
+  private static void register(Command c) {
+    COMMANDS.put(c.name(), c);
+  }
+
+  /** Entry point; exits with the command's status when it is not 0. */
+  public static void main(String[] args) throws Exception {
+    int rc = run(args, System.out, System.err);
+    if (rc != 0) {
+      System.exit(rc);  // only on failure: under exec:java, exiting would also end Maven
+    }
+  }
+
+  /** Runs {@code args} and returns the exit code (tests call this directly). */
+  static int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+    if (args.length == 0 || args[0].equals("-h") || args[0].equals("--help") || args[0].equals("help")) {
+      usage(args.length == 0 ? err : out);
+      return args.length == 0 ? 2 : 0;
+    }
+    Command c = COMMANDS.get(args[0]);
+    if (c == null) {
+      err.println("jxla: unknown command '" + args[0] + "'");
+      usage(err);
+      return 2;
+    }
+    return c.run(Arrays.copyOfRange(args, 1, args.length), out);
+  }
+
+  private static void usage(PrintStream s) {
+    s.println("usage: jxla <command> [args...]");
+    s.println("commands:");
+    for (Command c : COMMANDS.values()) {
+      s.printf("  %-8s %s%n", c.name(), c.summary());
+    }
+  }
+}
