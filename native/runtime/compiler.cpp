@@ -1,7 +1,9 @@
-// compiler.cpp - dispatch of compile requests. The default host compiler verifies the graph and
-// interprets it with the reference kernels.
+// compiler.cpp - dispatch of compile requests. The default host compiler is the fusion compiler
+// (backends/host/fused_exec.cpp); set_host_compiler(nullptr) falls back to the reference
+// interpreter (one reference kernel per op).
 #include "runtime/compiler.h"
 #include <mutex>
+#include "backends/host/fused_exec.h"
 #include "runtime/device.h"
 
 namespace jxla {
@@ -9,7 +11,8 @@ namespace jxla {
 namespace {
 std::mutex g_mu;
 CompilerFn& host_fn() {
-  static CompilerFn* f = new CompilerFn();
+  // the fusion compiler, referenced here so the static library always links it in
+  static CompilerFn* f = new CompilerFn(&compile_host_fused);
   return *f;
 }
 }  // namespace

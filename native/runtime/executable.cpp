@@ -60,6 +60,12 @@ std::shared_ptr<Executable> compile_cached(const Capture& cap, Device* dev) {
   return exe;
 }
 
+namespace {
+thread_local int64_t t_last_kernels = -1;
+}
+int64_t last_kernel_count() { return t_last_kernels; }
+void set_last_kernel_count(int64_t n) { t_last_kernels = n; }
+
 int64_t compile_cache_size() {
   std::lock_guard<std::mutex> g(cache().mu);
   return static_cast<int64_t>(cache().map.size());

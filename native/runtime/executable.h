@@ -27,6 +27,10 @@ std::shared_ptr<Executable> make_reference_executable(Graph g, Device* dev);
 // UncachedCompile and records CompileTime on a miss.
 std::shared_ptr<Executable> compile_cached(const Capture& cap, Device* dev);
 int64_t compile_cache_size();
+// Kernel count of the last executable run by the calling thread through the lazy runtime
+// (-1 before the first run). Set by runtime/lazy.cpp.
+int64_t last_kernel_count();
+void set_last_kernel_count(int64_t n);
 void compile_cache_clear();
 
 }  // namespace jxla

@@ -34,6 +34,7 @@ std::vector<BufferRef> execute_roots(const std::vector<const Node*>& roots, Devi
   std::vector<BufferRef> outs = exe->run(params);
   metric_record("ExecuteTime", static_cast<double>(now_ns() - t0));
   counter_add("KernelCount", exe->kernel_count());
+  set_last_kernel_count(exe->kernel_count());
   return outs;
 }
 

@@ -1,0 +1,114 @@
+// fused_exec.cpp - the host compiler and the fused executable. compile_host_fused runs the pass
+// pipeline, compiles each Loop/Row/Dot kernel of the plan, and keeps the optimized graph.
+// run() executes the kernels in order; temporaries live in the slots chosen by buffer
+// assignment (a slot buffer is re-typed when reused: sizes match exactly), graph outputs get
+// fresh buffers, and every value is released right after its last reader.
+// Thread-safety: run() keeps all per-run state on its own stack, so one executable may run
+// concurrently from many threads.
+#include "backends/host/fused_exec.h"
+#include <unordered_map>
+#include "backends/host/fused_kernel.h"
+#include "backends/host/reference.h"
+#include "ir/error.h"
+#include "passes/pass.h"
+#include "runtime/metrics.h"
+
+namespace jxla {
+
+namespace {
+class FusedExecutable final : public Executable {
+ public:
+  FusedExecutable(Graph g, CompileContext ctx, Device* dev) : g_(std::move(g)), ctx_(std::move(ctx)), dev_(dev) {
+    std::unordered_map<const Node*, int> id;
+    for (size_t i = 0; i < g_.nodes.size(); ++i) id[g_.nodes[i].get()] = static_cast<int>(i);
+    const auto& ks = ctx_.plan.kernels;
+    std::vector<bool> is_out(g_.nodes.size(), false);
+    for (auto& o : g_.outputs) is_out[id.at(o.get())] = true;
+    last_use_.assign(g_.nodes.size(), -1);
+    size_t flat = 0;
+    for (size_t k = 0; k < ks.size(); ++k) {
+      Step s;
+      s.kernel = &ks[k];
+      if (ks[k].kind != Kernel::Single) s.fused = compile_fused_kernel(ks[k]);
+      for (const Node* in : ks[k].inputs) {
+        s.in.push_back(id.at(in));
+        last_use_[id.at(in)] = static_cast<int>(k);
+      }
+      for (const Node* o : ks[k].outputs) {
+        s.out.push_back(id.at(o));
+        s.slot.push_back(ctx_.buffers.slot_of_kernel_output.at(flat++));
+      }
+      steps_.push_back(std::move(s));
+    }
+    for (size_t i = 0; i < g_.nodes.size(); ++i) if (is_out[i]) last_use_[i] = INT32_MAX;
+    for (auto& p : g_.params) param_id_.push_back(id.at(p.get()));
+    for (auto& o : g_.outputs) out_id_.push_back(id.at(o.get()));
+    metric_record("PeakTemporaryBytes", static_cast<double>(ctx_.buffers.peak_temp_bytes), MetricUnit::Bytes);
+  }
+
+  std::vector<BufferRef> run(const std::vector<BufferRef>& params) override {
+    if (params.size() != param_id_.size()) internal("fused executable: ", params.size(), " buffers for ", param_id_.size(), " parameters");
+    std::vector<BufferRef> vals(g_.nodes.size());
+    for (size_t i = 0; i < params.size(); ++i) vals[param_id_[i]] = params[i];
+    std::vector<BufferRef> slots(ctx_.buffers.slot_bytes.size());
+    for (size_t k = 0; k < steps_.size(); ++k) {
+      const Step& s = steps_[k];
+      std::vector<const Buffer*> in;
+      in.reserve(s.in.size());
+      for (int i : s.in) in.push_back(vals[i].get());
+      if (!s.fused) {
+        vals[s.out[0]] = ref_eval(*g_.nodes[s.out[0]], in, dev_);
+      } else {
+        std::vector<Buffer*> out;
+        for (size_t j = 0; j < s.out.size(); ++j) {
+          const Node* n = g_.nodes[s.out[j]].get();
+          BufferRef b;
+          int slot = s.slot[j];
+          if (slot >= 0 && slots[slot]) {
+            b = slots[slot];
+            b->dtype = n->dtype;  // same byte size by construction
+            b->shape = n->shape;
+          } else {
+            b = alloc_buffer(n->dtype, n->shape, dev_);
+            if (slot >= 0) slots[slot] = b;
+          }
+          vals[s.out[j]] = b;
+          out.push_back(b.get());
+        }
+        run_fused_kernel(*s.fused, in, out);
+      }
+      for (int i : s.in) if (last_use_[i] == static_cast<int>(k)) vals[i].reset();
+    }
+    std::vector<BufferRef> outs;
+    for (int o : out_id_) outs.push_back(vals[o]);
+    return outs;
+  }
+
+  int64_t kernel_count() const override { return static_cast<int64_t>(steps_.size()); }
+  std::string describe() const override {
+    return print_graph(g_) + "# kernels\n" + print_plan(g_, ctx_.plan) + "# peak temporary bytes " +
+           std::to_string(ctx_.buffers.peak_temp_bytes) + " (without reuse " + std::to_string(ctx_.buffers.naive_temp_bytes) + ")\n";
+  }
+
+ private:
+  struct Step {
+    const Kernel* kernel = nullptr;
+    std::shared_ptr<FusedKernel> fused;
+    std::vector<int> in, out, slot;
+  };
+  Graph g_;
+  CompileContext ctx_;
+  Device* dev_;
+  std::vector<Step> steps_;
+  std::vector<int> last_use_, param_id_, out_id_;
+};
+}  // namespace
+
+std::shared_ptr<Executable> compile_host_fused(Graph g, Device* dev) {
+  CompileContext ctx;
+  ctx.fusion_enabled = fusion_enabled();
+  run_pipeline(g, ctx);
+  return std::make_shared<FusedExecutable>(std::move(g), std::move(ctx), dev);
+}
+
+}  // namespace jxla

@@ -1,0 +1,17 @@
+// fused_kernel.h - a compiled fused kernel: its instruction programs (per pass) and the code
+// that runs them blockwise. See fused_kernel.cpp.
+#pragma once
+#include <memory>
+#include <vector>
+#include "passes/pass.h"
+#include "runtime/buffer.h"
+
+namespace jxla {
+
+struct FusedKernel;
+// Compiles one Loop/Row/Dot kernel of a plan.
+std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k);
+// Runs it: in[i] binds k.inputs[i], out[i] receives k.outputs[i] (allocated by the caller).
+void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out);
+
+}  // namespace jxla

@@ -1,0 +1,22 @@
+// fused_ops.h - the vectorized per-op loops of the fused engine, one table per instruction set
+// (AVX-512, AVX2+FMA, baseline x86-64), the best one chosen once at run time from the CPU's
+// features (__builtin_cpu_supports). JXLA_ISA=avx512|avx2|sse2 forces a lower one (tests).
+#pragma once
+#include <cstdint>
+#include "ir/op.h"
+
+namespace jxla {
+
+struct FusedOps {
+  const char* isa;
+  void (*unary)(Op op, float* d, const float* a, int64_t n);
+  void (*binary)(Op op, float* d, const float* a, const float* b, int64_t n);
+  void (*select)(float* d, const float* p, const float* a, const float* b, int64_t n);
+  void (*clamp)(float* d, const float* x, const float* lo, const float* hi, int64_t n);
+  double (*sum)(const float* a, int64_t n);
+  float (*maxmin)(bool is_max, const float* a, int64_t n, float init);
+};
+
+const FusedOps& fused_ops();
+
+}  // namespace jxla

@@ -1,0 +1,131 @@
+// test_fused_exec.cpp - the fused host executable: kernel counts of the target graphs
+// (8-op chain -> 1, softmax -> <= 2, layer norm -> <= 2, matmul+bias+gelu -> 1, 3-layer MLP
+// -> 3), their results against the reference interpreter, and JXLA_FUSION=0 (one kernel per op)
+// giving the same results. Tolerances: element-wise f32 arithmetic is exact against the
+// reference (correctly rounded ops); exp/erf differ by a few ulp (rtol 1e-5); GEMMs with K <= 256
+// accumulate in f32 (bound K*eps*sum|a||b|: atol 1e-4 for O(1) data).
+#include "tests/fusion_util.h"
+
+using namespace jxla_test;
+
+static const char* kChain =
+    "%x = parameter() {dtype=f32, index=0, shape=[1000,37]} : f32[1000,37]\n"
+    "%y = parameter() {dtype=f32, index=1, shape=[1000,37]} : f32[1000,37]\n"
+    "%h = full() {dtype=f32, shape=[1000,37], value=0.5} : f32[1000,37]\n"
+    "%two = full() {dtype=f32, shape=[1000,37], value=2} : f32[1000,37]\n"
+    "%one = full() {dtype=f32, shape=[1000,37], value=1} : f32[1000,37]\n"
+    "%a = mul(%x, %y) : f32[1000,37]\n"
+    "%b = add(%a, %h) : f32[1000,37]\n"
+    "%c = mul(%b, %two) : f32[1000,37]\n"
+    "%d = relu(%c) : f32[1000,37]\n"
+    "%e = neg(%d) : f32[1000,37]\n"
+    "%f = abs(%e) : f32[1000,37]\n"
+    "%g = add(%f, %one) : f32[1000,37]\n"
+    "%r = sqrt(%g) : f32[1000,37]\n"
+    "return %r\n";
+
+static const char* kSoftmax =
+    "%x = parameter() {dtype=f32, index=0, shape=[64,300]} : f32[64,300]\n"
+    "%m = reduce_max(%x) {axes=[1], keepdims=1} : f32[64,1]\n"
+    "%bm = broadcast(%m) {dims=[0,1], shape=[64,300]} : f32[64,300]\n"
+    "%z = sub(%x, %bm) : f32[64,300]\n"
+    "%e = exp(%z) : f32[64,300]\n"
+    "%s = reduce_sum(%e) {axes=[1], keepdims=1} : f32[64,1]\n"
+    "%bs = broadcast(%s) {dims=[0,1], shape=[64,300]} : f32[64,300]\n"
+    "%y = div(%e, %bs) : f32[64,300]\n"
+    "return %y\n";
+
+static const char* kLayerNorm =
+    "%x = parameter() {dtype=f32, index=0, shape=[32,8,96]} : f32[32,8,96]\n"
+    "%g = parameter() {dtype=f32, index=1, shape=[96]} : f32[96]\n"
+    "%b = parameter() {dtype=f32, index=2, shape=[96]} : f32[96]\n"
+    "%s = reduce_sum(%x) {axes=[2], keepdims=1} : f32[32,8,1]\n"
+    "%inv = full() {dtype=f32, shape=[32,8,1], value=0.010416666666666666} : f32[32,8,1]\n"
+    "%mean = mul(%s, %inv) : f32[32,8,1]\n"
+    "%bmean = broadcast(%mean) {dims=[0,1,2], shape=[32,8,96]} : f32[32,8,96]\n"
+    "%xc = sub(%x, %bmean) : f32[32,8,96]\n"
+    "%sq = mul(%xc, %xc) : f32[32,8,96]\n"
+    "%ss = reduce_sum(%sq) {axes=[2], keepdims=1} : f32[32,8,1]\n"
+    "%var = mul(%ss, %inv) : f32[32,8,1]\n"
+    "%eps = full() {dtype=f32, shape=[32,8,1], value=1e-5} : f32[32,8,1]\n"
+    "%ve = add(%var, %eps) : f32[32,8,1]\n"
+    "%rs = rsqrt(%ve) : f32[32,8,1]\n"
+    "%brs = broadcast(%rs) {dims=[0,1,2], shape=[32,8,96]} : f32[32,8,96]\n"
+    "%n = mul(%xc, %brs) : f32[32,8,96]\n"
+    "%bg = broadcast(%g) {dims=[2], shape=[32,8,96]} : f32[32,8,96]\n"
+    "%bb = broadcast(%b) {dims=[2], shape=[32,8,96]} : f32[32,8,96]\n"
+    "%ng = mul(%n, %bg) : f32[32,8,96]\n"
+    "%y = add(%ng, %bb) : f32[32,8,96]\n"
+    "return %y\n";
+
+static const char* kMatmulBiasGelu =
+    "%x = parameter() {dtype=f32, index=0, shape=[48,64]} : f32[48,64]\n"
+    "%w = parameter() {dtype=f32, index=1, shape=[64,80]} : f32[64,80]\n"
+    "%b = parameter() {dtype=f32, index=2, shape=[80]} : f32[80]\n"
+    "%d = dot_general(%x, %w) {lhs_batch=[], lhs_contract=[1], rhs_batch=[], rhs_contract=[0]} : f32[48,80]\n"
+    "%bb = broadcast(%b) {dims=[1], shape=[48,80]} : f32[48,80]\n"
+    "%a = add(%d, %bb) : f32[48,80]\n"
+    "%y = gelu(%a) : f32[48,80]\n"
+    "return %y\n";
+
+static std::string mlp_text() {
+  std::string t =
+      "%x = parameter() {dtype=f32, index=0, shape=[16,78]} : f32[16,78]\n"
+      "%w1 = parameter() {dtype=f32, index=1, shape=[78,100]} : f32[78,100]\n"
+      "%b1 = parameter() {dtype=f32, index=2, shape=[100]} : f32[100]\n"
+      "%w2 = parameter() {dtype=f32, index=3, shape=[100,100]} : f32[100,100]\n"
+      "%b2 = parameter() {dtype=f32, index=4, shape=[100]} : f32[100]\n"
+      "%w3 = parameter() {dtype=f32, index=5, shape=[100,10]} : f32[100,10]\n"
+      "%b3 = parameter() {dtype=f32, index=6, shape=[10]} : f32[10]\n"
+      "%d1 = dot_general(%x, %w1) {lhs_batch=[], lhs_contract=[1], rhs_batch=[], rhs_contract=[0]} : f32[16,100]\n"
+      "%bb1 = broadcast(%b1) {dims=[1], shape=[16,100]} : f32[16,100]\n"
+      "%a1 = add(%d1, %bb1) : f32[16,100]\n"
+      "%h1 = relu(%a1) : f32[16,100]\n"
+      "%d2 = dot_general(%h1, %w2) {lhs_batch=[], lhs_contract=[1], rhs_batch=[], rhs_contract=[0]} : f32[16,100]\n"
+      "%bb2 = broadcast(%b2) {dims=[1], shape=[16,100]} : f32[16,100]\n"
+      "%a2 = add(%d2, %bb2) : f32[16,100]\n"
+      "%h2 = relu(%a2) : f32[16,100]\n"
+      "%d3 = dot_general(%h2, %w3) {lhs_batch=[], lhs_contract=[1], rhs_batch=[], rhs_contract=[0]} : f32[16,10]\n"
+      "%bb3 = broadcast(%b3) {dims=[1], shape=[16,10]} : f32[16,10]\n"
+      "%y = add(%d3, %bb3) : f32[16,10]\n"
+      "return %y\n";
+  return t;
+}
+
+static void check_graph(const std::string& name, const std::string& text, int64_t max_kernels, int64_t unfused_kernels,
+                        double atol, double rtol) {
+  Graph g = parse_graph(text);
+  auto params = random_params(g, 42);
+  auto ref = ref_run(g, params, host_device());
+  set_fusion_enabled(true);
+  auto exe = compile(g);
+  auto out = exe->run(params);
+  double err = compare(out, ref, atol, rtol);
+  std::printf("%s: %lld kernels, error ratio %.3g\n", name.c_str(), static_cast<long long>(exe->kernel_count()), err);
+  CHECK(exe->kernel_count() <= max_kernels);
+  CHECK(err <= 1.0);
+  set_fusion_enabled(false);
+  auto exe0 = compile(g);
+  CHECK_EQ(exe0->kernel_count(), unfused_kernels);
+  CHECK(compare(exe0->run(params), ref, atol, rtol) <= 1.0);
+  set_fusion_enabled(true);
+  // a second run with new data reuses the executable
+  auto params2 = random_params(g, 7);
+  CHECK(compare(exe->run(params2), ref_run(g, params2, host_device()), atol, rtol) <= 1.0);
+}
+
+int main() {
+  set_pass_verification(true);
+  check_graph("chain8", kChain, 1, 8, 0, 0);  // f32 + * sqrt ... are exact
+  check_graph("softmax", kSoftmax, 2, 7, 1e-7, 1e-5);
+  check_graph("layernorm", kLayerNorm, 2, 15, 1e-5, 1e-5);
+  check_graph("matmul_bias_gelu", kMatmulBiasGelu, 1, 4, 1e-4, 1e-5);
+  check_graph("mlp3", mlp_text(), 3, 11, 1e-4, 1e-5);
+  {  // exact kernel counts of the fused plans
+    Graph g = parse_graph(kChain);
+    CHECK_EQ(compile(g)->kernel_count(), 1);
+    CHECK_EQ(compile(parse_graph(mlp_text()))->kernel_count(), 3);
+    CHECK_EQ(compile(parse_graph(kMatmulBiasGelu))->kernel_count(), 1);
+  }
+  return check_finish();
+}
