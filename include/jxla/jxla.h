@@ -112,6 +112,20 @@ jxla_status jxla_memory_live_tensors(int64_t* count);
  * "pending_tensors" (the calling thread's registry). Unknown names are INVALID_ARGUMENT. */
 jxla_status jxla_stats_get(const char* name, int64_t* value);
 
+/* ---- TPU emulator (issue 4): precision, simulated profile, HBM statistics ---- */
+/* Global MXU precision of f32 dots/convs without a precision attribute:
+ * 0 = DEFAULT (1 bf16 pass), 1 = HIGH (bf16_3x), 2 = HIGHEST (bf16_6x). */
+jxla_status jxla_set_matmul_precision(int32_t precision);
+jxla_status jxla_get_matmul_precision(int32_t* precision);
+/* Per-kernel simulated profile of a TPU device as text (one line per kernel/transfer:
+ * start_us sim_us kernel type flops bytes bound mxu_util); clear != 0 empties it afterwards. */
+jxla_status jxla_device_profile(jxla_device_t dev, int32_t clear, char* buf, int64_t cap, int64_t* len);
+/* HBM bytes of a TPU device in the tiled layout: in use, peak since the last profile clear, limit.
+ * Any out pointer may be NULL. */
+jxla_status jxla_device_memory(jxla_device_t dev, int64_t* in_use, int64_t* peak, int64_t* limit);
+/* The device's simulated clock (seconds of modelled device time since creation). */
+jxla_status jxla_device_sim_time(jxla_device_t dev, double* seconds);
+
 #ifdef __cplusplus
 }
 #endif

@@ -130,6 +130,7 @@ jxla_status jxla_tensor_from_data(jxla_device_t dev, int32_t dtype, const int64_
   int64_t t0 = now_ns();
   BufferRef b = alloc_buffer(dt, sh, D(dev));
   if (want) std::memcpy(b->data, data, static_cast<size_t>(want));
+  if (!b->device->is_host()) b->device->on_transfer(*b, true);
   metric_record("TransferToDeviceTime", static_cast<double>(now_ns() - t0));
   *out = H(tensor_new(make_data(std::move(b))));
   JXLA_CATCH
@@ -232,6 +233,7 @@ jxla_status jxla_tensor_read(jxla_tensor_t t, int32_t dst_dtype, void* dst, int6
     BufferRef c = ref_eval(*conv, {b.get()}, host_device());
     if (want) std::memcpy(dst, c->data, static_cast<size_t>(want));
   }
+  if (!b->device->is_host()) b->device->on_transfer(*b, false);
   metric_record("TransferFromDeviceTime", static_cast<double>(now_ns() - t0));
   JXLA_CATCH
 }

@@ -1,9 +1,76 @@
-// c_api_tpu.cpp - jxla_device_tpu: creates (or finds) an emulated TPU device.
+// c_api_tpu.cpp - the TPU emulator's entry points of jxla.h: device creation (interned by
+// generation, cores and HBM override), the global matmul precision, the simulated profile and
+// HBM statistics. Errors follow c_api.cpp: every exception becomes a status + message.
+#include "backends/tpu/mxu.h"
+#include "backends/tpu/tpu_device.h"
 #include "c_api/c_api_internal.h"
 #include "ir/error.h"
 
-extern "C" jxla_status jxla_device_tpu(const char* generation, int32_t cores, int64_t hbm_bytes, jxla_device_t* out) {
-  (void)cores; (void)hbm_bytes; (void)out;
-  return jxla::set_error(JXLA_ERR_UNIMPLEMENTED, std::string("tpu: the TPU emulator is not available yet (generation ") +
-                                                     (generation ? generation : "null") + ")");
+using namespace jxla;
+
+namespace {
+tpu::TpuDevice* tpu_of(jxla_device_t d, const char* what) {
+  auto* t = dynamic_cast<tpu::TpuDevice*>(D(d));
+  if (!t) invalid(what, ": device '", D(d)->name(), "' is not a TPU device");
+  return t;
 }
+}  // namespace
+
+#define JXLA_TRY try {
+#define JXLA_CATCH                                                                   \
+  }                                                                                  \
+  catch (const jxla::Error& e) { return set_error(e.code, e.what()); }              \
+  catch (const std::bad_alloc&) { return set_error(JXLA_ERR_RESOURCE_EXHAUSTED, "out of host memory"); } \
+  catch (const std::exception& e) { return set_error(JXLA_ERR_INTERNAL, e.what()); } \
+  catch (...) { return set_error(JXLA_ERR_INTERNAL, "unknown engine error"); }     \
+  return JXLA_OK;
+
+extern "C" {
+
+jxla_status jxla_device_tpu(const char* generation, int32_t cores, int64_t hbm_bytes, jxla_device_t* out) {
+  JXLA_TRY
+  if (!generation) invalid("tpu: null generation");
+  if (!out) invalid("tpu: null out");
+  *out = reinterpret_cast<jxla_device_t>(static_cast<Device*>(tpu::tpu_device(generation, cores, hbm_bytes)));
+  JXLA_CATCH
+}
+
+jxla_status jxla_set_matmul_precision(int32_t precision) {
+  JXLA_TRY
+  tpu::set_default_precision(precision);
+  JXLA_CATCH
+}
+
+jxla_status jxla_get_matmul_precision(int32_t* precision) {
+  JXLA_TRY
+  if (!precision) invalid("get_matmul_precision: null out");
+  *precision = tpu::default_precision();
+  JXLA_CATCH
+}
+
+jxla_status jxla_device_profile(jxla_device_t dev, int32_t clear, char* buf, int64_t cap, int64_t* len) {
+  JXLA_TRY
+  tpu::TpuDevice* t = tpu_of(dev, "device_profile");
+  std::string s = t->profile_text();
+  if (clear) t->profile_clear();
+  return copy_string(s, buf, cap, len);
+  JXLA_CATCH
+}
+
+jxla_status jxla_device_memory(jxla_device_t dev, int64_t* in_use, int64_t* peak, int64_t* limit) {
+  JXLA_TRY
+  tpu::TpuDevice* t = tpu_of(dev, "device_memory");
+  if (in_use) *in_use = t->hbm_in_use();
+  if (peak) *peak = t->hbm_peak();
+  if (limit) *limit = t->hbm_limit();
+  JXLA_CATCH
+}
+
+jxla_status jxla_device_sim_time(jxla_device_t dev, double* seconds) {
+  JXLA_TRY
+  if (!seconds) invalid("device_sim_time: null out");
+  *seconds = tpu_of(dev, "device_sim_time")->clock_s();
+  JXLA_CATCH
+}
+
+}  // extern "C"

@@ -20,6 +20,9 @@ struct Device {
   // Accounts a new buffer; returns the accounted bytes. Throws when memory is exhausted.
   virtual int64_t on_alloc(const Buffer& b);
   virtual void on_free(const Buffer& b);
+  // A host <-> device copy of b, called on the non-host side (to_device: host -> this device).
+  // The TPU emulator charges PCIe time on its simulated clock.
+  virtual void on_transfer(const Buffer& b, bool to_device) { (void)b; (void)to_device; }
   virtual std::string describe() const { return name(); }
   // Compiles a canonical graph for this device (non-host devices override; the host device
   // is compiled by runtime/compiler.cpp).

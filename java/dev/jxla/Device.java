@@ -95,6 +95,48 @@ public final class Device {
     return Native.describeDevice(handle);
   }
 
+  // ---- TPU emulator (issue 4) ----
+
+  /**
+   * The simulated per-kernel profile of this TPU as text: a header, then one line per kernel or
+   * transfer: {@code start_us sim_us kernel type flops bytes bound mxu_util}.
+   */
+  public String profile() {
+    return Native.deviceProfile(tpuHandle("profile"), false);
+  }
+
+  /** The profile, then clears it (and resets the HBM peak to the bytes in use). */
+  public String profileAndClear() {
+    return Native.deviceProfile(tpuHandle("profileAndClear"), true);
+  }
+
+  /** HBM bytes in use on this TPU, counted in the TPU tiled layout (padding included). */
+  public long hbmInUse() {
+    return Native.deviceMemory(tpuHandle("hbmInUse"))[0];
+  }
+
+  /** Highest {@link #hbmInUse()} since creation or the last {@link #profileAndClear()}. */
+  public long hbmPeak() {
+    return Native.deviceMemory(tpuHandle("hbmPeak"))[1];
+  }
+
+  /** HBM capacity of this TPU (the chip's, or the {@link #withHbmBytes(long)} override). */
+  public long hbmLimit() {
+    return Native.deviceMemory(tpuHandle("hbmLimit"))[2];
+  }
+
+  /** Simulated device time (seconds) this TPU has spent since it was created. */
+  public double simulatedSeconds() {
+    return Native.deviceSimTime(tpuHandle("simulatedSeconds"));
+  }
+
+  private long tpuHandle(String what) {
+    if (generation == null) {
+      throw new IllegalArgumentException(what + ": " + name + " is not a TPU device");
+    }
+    return handle;
+  }
+
   long handle() {
     return handle;
   }

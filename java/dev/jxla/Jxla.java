@@ -66,4 +66,23 @@ public final class Jxla {
     }
     return Native.stat(name);
   }
+
+  // ---- TPU emulator (issue 4) ----
+
+  /**
+   * Sets the process-wide MXU precision of f32 matmuls/convolutions on emulated TPUs that do not
+   * name one ({@code matmul(other)} rather than {@code matmul(other, precision)}). Like JAX's
+   * {@code jax_default_matmul_precision}; the host backend ignores it.
+   */
+  public static void setMatmulPrecision(Precision precision) {
+    if (precision == null) {
+      throw new IllegalArgumentException("setMatmulPrecision: precision is null");
+    }
+    Native.setMatmulPrecision(precision.id());
+  }
+
+  /** The process-wide default MXU precision (initially {@link Precision#DEFAULT}). */
+  public static Precision matmulPrecision() {
+    return Precision.values()[Native.matmulPrecision()];
+  }
 }

@@ -2,6 +2,7 @@ package dev.jxla.internal;
 
 import java.nio.Buffer;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Loader;
@@ -130,4 +131,18 @@ public final class JxlaLib {
 
   // ---- engine statistics (apitests) ----
   public static native int jxla_stats_get(String name, @Cast("int64_t*") LongPointer value);
+
+  // ---- TPU emulator (issue 4) ----
+
+  public static native int jxla_set_matmul_precision(int precision);
+
+  public static native int jxla_get_matmul_precision(IntPointer precision);
+
+  public static native int jxla_device_profile(@Cast("jxla_device_t") long dev, int clear, @Cast("char*") BytePointer buf, long cap,
+      @Cast("int64_t*") LongPointer len);
+
+  public static native int jxla_device_memory(@Cast("jxla_device_t") long dev, @Cast("int64_t*") LongPointer inUse,
+      @Cast("int64_t*") LongPointer peak, @Cast("int64_t*") LongPointer limit);
+
+  public static native int jxla_device_sim_time(@Cast("jxla_device_t") long dev, DoublePointer seconds);
 }

@@ -5,6 +5,7 @@ import dev.jxla.ResourceExhaustedException;
 import java.nio.Buffer;
 import java.nio.charset.StandardCharsets;
 import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
@@ -250,6 +251,44 @@ public final class Native {
   /** The op table's name of op id {@code op} (used on error paths only). */
   public static String opName(int op) {
     return readString((buf, cap, len) -> JxlaLib.jxla_op_name(op, buf, cap, len));
+  }
+
+  // ---- TPU emulator (issue 4) ----
+
+  public static void setMatmulPrecision(int precision) {
+    check(JxlaLib.jxla_set_matmul_precision(precision));
+  }
+
+  public static int matmulPrecision() {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_get_matmul_precision(s.iout));
+    return s.iout.get();
+  }
+
+  public static String deviceProfile(long dev, boolean clear) {
+    // the clear must happen once, after a successful full read: read, then clear separately
+    String text = readString((buf, cap, len) -> JxlaLib.jxla_device_profile(dev, 0, buf, cap, len));
+    if (clear) {
+      try (LongPointer len = new LongPointer(1)) {
+        check(JxlaLib.jxla_device_profile(dev, 1, null, 0, len));
+      }
+    }
+    return text;
+  }
+
+  /** {in use, peak, limit} HBM bytes of a TPU device. */
+  public static long[] deviceMemory(long dev) {
+    try (LongPointer a = new LongPointer(1); LongPointer b = new LongPointer(1); LongPointer c = new LongPointer(1)) {
+      check(JxlaLib.jxla_device_memory(dev, a, b, c));
+      return new long[] {a.get(), b.get(), c.get()};
+    }
+  }
+
+  public static double deviceSimTime(long dev) {
+    try (DoublePointer d = new DoublePointer(1)) {
+      check(JxlaLib.jxla_device_sim_time(dev, d));
+      return d.get();
+    }
   }
 
   /** A (buf, cap, len) string call. */
