@@ -14,6 +14,7 @@ namespace jxla {
 
 namespace {
 std::atomic<int64_t> g_live_tensors{0};
+std::atomic<uint64_t> g_tensor_seq{0};
 thread_local std::shared_ptr<Registry> t_reg;
 Registry* this_thread_registry(std::shared_ptr<Registry>* out) {
   if (!t_reg) t_reg = std::make_shared<Registry>();
@@ -65,6 +66,7 @@ TensorImpl* tensor_new(NodeRef node) {
   auto* t = new TensorImpl();
   bool pending = !node->is_data();
   t->node = std::move(node);
+  t->seq = ++g_tensor_seq;
   ++g_live_tensors;
   if (pending) {
     std::shared_ptr<Registry> r;
@@ -96,7 +98,8 @@ void sync_thread() {
   counter_add("MarkStep");
   std::vector<TensorImpl*> ts;
   for (TensorImpl* t : reg->pending) if (!t->get()->is_data()) ts.push_back(t);
-  // deterministic order (creation order is not kept; sort by address is stable per run only)
+  // deterministic order: by creation sequence, so equal programs give equal fingerprints
+  std::sort(ts.begin(), ts.end(), [](const TensorImpl* a, const TensorImpl* b) { return a->seq < b->seq; });
   materialize(ts);
   for (TensorImpl* t : ts) { reg->pending.erase(t); t->reg.reset(); }
   // drop entries that were materialized by reads
@@ -117,6 +120,28 @@ void sync_tensors(const std::vector<TensorImpl*>& ts) {
   std::vector<std::unique_lock<std::mutex>> locks;
   for (auto& r : regs) locks.emplace_back(r->mu);
   materialize(ts);
+}
+
+void tensor_assign(TensorImpl* t, NodeRef node) {
+  bool pending = !node->is_data();
+  std::shared_ptr<Registry> r;
+  if (pending) this_thread_registry(&r);
+  std::shared_ptr<Registry> old;
+  {
+    std::lock_guard<std::mutex> g(t->mu);
+    old = t->reg;
+  }
+  if (old && old != r) {  // leave the old registry (another thread's, or none needed now)
+    std::lock_guard<std::mutex> g(old->mu);
+    old->pending.erase(t);
+  }
+  if (r && old != r) {
+    std::lock_guard<std::mutex> g(r->mu);
+    r->pending.insert(t);
+  }
+  std::lock_guard<std::mutex> g(t->mu);
+  t->node = std::move(node);
+  t->reg = pending ? r : (old == r ? r : nullptr);
 }
 
 BufferRef tensor_data(TensorImpl* t) {

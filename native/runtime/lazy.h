@@ -24,6 +24,8 @@ struct TensorImpl {
   NodeRef node;
   std::shared_ptr<Registry> reg;  // set while registered as pending
   uint32_t magic = kMagic;        // detects stale handles in debug checks
+  uint64_t seq = 0;               // creation order: sync roots are sorted by it so the graph
+                                  // fingerprint does not depend on heap addresses
   static constexpr uint32_t kMagic = 0x7e45012a;
 
   NodeRef get() const { std::lock_guard<std::mutex> g(mu); return node; }
@@ -40,6 +42,9 @@ void sync_thread();
 void sync_tensors(const std::vector<TensorImpl*>& ts);
 // Returns the data buffer of t, materializing it first if needed.
 BufferRef tensor_data(TensorImpl* t);
+// Makes t hold node (in-place update of a handle, e.g. an optimizer step on a parameter):
+// registers t as pending in the calling thread when node is not data.
+void tensor_assign(TensorImpl* t, NodeRef node);
 // Copies a buffer to another device (a transfer: counted and timed).
 BufferRef transfer(const BufferRef& b, Device* to);
 

@@ -118,4 +118,16 @@ public final class JxlaLib {
   public static native int jxla_memory_live_bytes(@Cast("int64_t*") LongPointer bytes);
 
   public static native int jxla_memory_live_tensors(@Cast("int64_t*") LongPointer count);
+
+  // ---- autodiff (training; see include/jxla/jxla.h "autodiff") ----
+
+  public static native int jxla_tensor_grad(@Cast("jxla_tensor_t") long loss, @Cast("const jxla_tensor_t*") long[] wrt, int n,
+      @Cast("jxla_tensor_t*") long[] gradsOut);
+
+  public static native int jxla_tensor_vjp(@Cast("jxla_tensor_t") long y, @Cast("jxla_tensor_t") long cotangent,
+      @Cast("const jxla_tensor_t*") long[] wrt, int n, @Cast("jxla_tensor_t*") long[] gradsOut);
+
+  public static native int jxla_tensor_detach(@Cast("jxla_tensor_t") long x, @Cast("jxla_tensor_t*") LongPointer out);
+
+  public static native int jxla_tensor_assign(@Cast("jxla_tensor_t") long dst, @Cast("jxla_tensor_t") long src);
 }
