@@ -126,6 +126,21 @@ jxla_status jxla_device_memory(jxla_device_t dev, int64_t* in_use, int64_t* peak
 /* The device's simulated clock (seconds of modelled device time since creation). */
 jxla_status jxla_device_sim_time(jxla_device_t dev, double* seconds);
 
+/* ---- autodiff (training; native/autodiff) ----
+ * Gradients are new PENDING tensors (lazy IR), so forward + backward + update run as one graph.
+ * grads_out[i] is set to NULL when loss does not depend on wrt[i] (nothing to accumulate). */
+/* Gradient of a floating-point loss with exactly one element with respect to each wrt tensor. */
+jxla_status jxla_tensor_grad(jxla_tensor_t loss, const jxla_tensor_t* wrt, int32_t n,
+                             jxla_tensor_t* grads_out);
+/* Vector-Jacobian product: gradient of sum(y * cotangent) (cotangent has y's shape and dtype). */
+jxla_status jxla_tensor_vjp(jxla_tensor_t y, jxla_tensor_t cotangent, const jxla_tensor_t* wrt,
+                            int32_t n, jxla_tensor_t* grads_out);
+/* Same value, no gradient flows through it (data is shared, not copied). */
+jxla_status jxla_tensor_detach(jxla_tensor_t x, jxla_tensor_t* out);
+/* In-place update of a handle: dst now holds src's value (lazily, src's pending IR). dtype,
+ * shape and device must match. src stays valid. */
+jxla_status jxla_tensor_assign(jxla_tensor_t dst, jxla_tensor_t src);
+
 #ifdef __cplusplus
 }
 #endif

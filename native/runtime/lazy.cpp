@@ -146,6 +146,28 @@ void sync_tensors(const std::vector<TensorImpl*>& ts) {
   materialize(ts);
 }
 
+void tensor_assign(TensorImpl* t, NodeRef node) {
+  bool pending = !node->is_data();
+  std::shared_ptr<Registry> r;
+  if (pending) this_thread_registry(&r);
+  std::shared_ptr<Registry> old;
+  {
+    std::lock_guard<std::mutex> g(t->mu);
+    old = t->reg;
+  }
+  if (old && old != r) {  // leave the old registry (another thread's, or none needed now)
+    std::lock_guard<std::mutex> g(old->mu);
+    old->pending.erase(t);
+  }
+  if (r && old != r) {
+    std::lock_guard<std::mutex> g(r->mu);
+    r->pending.insert(t);
+  }
+  std::lock_guard<std::mutex> g(t->mu);
+  t->node = std::move(node);
+  t->reg = pending ? r : (old == r ? r : nullptr);
+}
+
 BufferRef tensor_data(TensorImpl* t) {
   NodeRef n = t->get();
   if (!n->is_data()) {

@@ -44,6 +44,9 @@ void sync_thread();
 void sync_tensors(const std::vector<TensorImpl*>& ts);
 // Returns the data buffer of t, materializing it first if needed.
 BufferRef tensor_data(TensorImpl* t);
+// Makes t hold node (in-place update of a handle, e.g. an optimizer step on a parameter):
+// registers t as pending in the calling thread when node is not data.
+void tensor_assign(TensorImpl* t, NodeRef node);
 // Copies a buffer to another device (a transfer: counted and timed).
 BufferRef transfer(const BufferRef& b, Device* to);
 

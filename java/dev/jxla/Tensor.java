@@ -773,6 +773,119 @@ public final class Tensor implements AutoCloseable {
         + ", padding=" + list(padding) + ", stride=" + list(stride));
   }
 
+
+  // ================================================================== autograd (issue 5: training)
+  // PyTorch semantics on the lazy IR: backward() asks the engine for the gradients of this
+  // (one-element) tensor w.r.t. every live tensor that requires grad and accumulates them into
+  // their .grad (the gradients are lazy IR, so forward + backward + update make one graph).
+  // A gradient is owned by its tensor (never by a TensorScope); zeroGrad()/close() free it.
+
+  private static final java.util.Set<Tensor> GRAD_LEAVES =
+      java.util.Collections.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>()));
+  private volatile boolean requiresGrad;
+  private Tensor grad;
+
+  /**
+   * Marks this tensor as a leaf whose gradient {@link #backward()} accumulates into
+   * {@link #grad()} (floating-point tensors only). Returns this tensor.
+   */
+  public Tensor requiresGrad(boolean on) {
+    handle();
+    if (on && !dtype().isFloatingPoint()) {
+      throw new IllegalArgumentException("requiresGrad: only floating-point tensors have gradients, got " + dtype());
+    }
+    requiresGrad = on;
+    if (on) {
+      GRAD_LEAVES.add(this);
+    } else {
+      GRAD_LEAVES.remove(this);
+    }
+    return this;
+  }
+
+  /** True if {@link #backward()} accumulates a gradient into this tensor. */
+  public boolean requiresGrad() {
+    return requiresGrad;
+  }
+
+  /** The accumulated gradient (a tensor owned by this one), or null if none was computed. */
+  public Tensor grad() {
+    handle();
+    return grad;
+  }
+
+  /** Frees the accumulated gradient; {@link #grad()} is null afterwards (PyTorch set_to_none). */
+  public void zeroGrad() {
+    Tensor g = grad;
+    grad = null;
+    if (g != null) {
+      g.close();
+    }
+  }
+
+  /** The same value, cut from the gradient graph (no data is copied). */
+  public Tensor detach() {
+    return wrap(Native.detach(handle()));
+  }
+
+  /** Backpropagates from this one-element floating-point tensor (the loss). */
+  public void backward() {
+    backward(null);
+  }
+
+  /**
+   * Backpropagates {@code gradient} (this tensor's shape and dtype; null means 1 for a
+   * one-element tensor): every live tensor with {@link #requiresGrad(boolean)} that this tensor
+   * depends on gets d(sum(this * gradient))/d(it) added to its {@link #grad()}.
+   */
+  public void backward(Tensor gradient) {
+    long self = handle();
+    java.util.List<Tensor> leaves = new java.util.ArrayList<>();
+    synchronized (GRAD_LEAVES) {
+      for (Tensor t : GRAD_LEAVES) {
+        if (!t.closed && t.requiresGrad && t.device.equals(device)) {
+          leaves.add(t);
+        }
+      }
+    }
+    long[] wrt = new long[leaves.size()];
+    for (int i = 0; i < wrt.length; i++) {
+      wrt[i] = leaves.get(i).handle();
+    }
+    long[] gs = gradient == null ? Native.grad(self, wrt) : Native.vjp(self, gradient.handle(), wrt);
+    for (int i = 0; i < gs.length; i++) {
+      if (gs[i] == 0) {
+        continue;
+      }
+      Tensor leaf = leaves.get(i);
+      Tensor g = new Tensor(gs[i], device);
+      TensorScope.escape(g);
+      if (leaf.grad == null) {
+        leaf.grad = g;
+      } else {
+        Tensor sum = leaf.grad.add(g);
+        TensorScope.escape(sum);
+        leaf.grad.close();
+        g.close();
+        leaf.grad = sum;
+      }
+    }
+  }
+
+  /**
+   * In-place update: this tensor now holds {@code value}'s value (lazily: value's pending IR, if
+   * any). dtype, shape and device must match. Used by optimizers and state-dict loading; the
+   * tensor keeps its identity, its requiresGrad flag and its scope.
+   */
+  public Tensor assign(Tensor value) {
+    if (value == null) {
+      throw new IllegalArgumentException("assign: value is null");
+    }
+    Native.assign(handle(), value.handle());
+    return this;
+  }
+  // ================================================================== end of autograd block
+
   // ------------------------------------------------------------------ dynamic shape (host, eager)
 
   /** Indices of non-zero elements as int64 [n, rank] (evaluated now: the shape depends on data). */
@@ -915,6 +1028,7 @@ public final class Tensor implements AutoCloseable {
     if (!closed) {
       closed = true;
       ref.release();
+      zeroGrad();  // autograd: the gradient is owned by this tensor
     }
   }
 

@@ -41,6 +41,24 @@ public final class TensorScope implements AutoCloseable {
     return t;
   }
 
+  /**
+   * Removes {@code t} from every open scope of this thread: the caller owns it from now on and
+   * must close it (used for long-lived state such as parameters, gradients and optimizer
+   * moments created inside a step's scope). Returns t.
+   */
+  public static <T extends Tensor> T escape(T t) {
+    for (TensorScope s : STACK.get()) {
+      for (int i = s.tensors.size() - 1; i >= 0; i--) {
+        if (s.tensors.get(i) == t) {
+          s.tensors.remove(i);
+          break;
+        }
+      }
+      s.kept.remove(t);
+    }
+    return t;
+  }
+
   /** Number of tensors this scope will free. */
   public int size() {
     return tensors.size() - kept.size();

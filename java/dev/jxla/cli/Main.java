@@ -14,9 +14,31 @@ public final class Main {
 
   static {
     register(new DemoCommand());
+    register(simple("train", "train an MLP (or --model cnn) on MNIST digits", TrainCommand::run));
   }
 
   private Main() {}
+
+  /** A command whose entry point is a static {@code run(String[])} that prints to System.out. */
+  private static Command simple(String name, String summary, java.util.function.Consumer<String[]> body) {
+    return new Command() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public String summary() {
+        return summary;
+      }
+
+      @Override
+      public int run(String[] args, PrintStream out) {
+        body.accept(args);
+        return 0;
+      }
+    };
+  }
 
   private static void register(Command c) {
     COMMANDS.put(c.name(), c);

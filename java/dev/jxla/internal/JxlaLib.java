@@ -145,4 +145,16 @@ public final class JxlaLib {
       @Cast("int64_t*") LongPointer peak, @Cast("int64_t*") LongPointer limit);
 
   public static native int jxla_device_sim_time(@Cast("jxla_device_t") long dev, DoublePointer seconds);
+
+  // ---- autodiff (training; see include/jxla/jxla.h "autodiff") ----
+
+  public static native int jxla_tensor_grad(@Cast("jxla_tensor_t") long loss, @Cast("const jxla_tensor_t*") long[] wrt, int n,
+      @Cast("jxla_tensor_t*") long[] gradsOut);
+
+  public static native int jxla_tensor_vjp(@Cast("jxla_tensor_t") long y, @Cast("jxla_tensor_t") long cotangent,
+      @Cast("const jxla_tensor_t*") long[] wrt, int n, @Cast("jxla_tensor_t*") long[] gradsOut);
+
+  public static native int jxla_tensor_detach(@Cast("jxla_tensor_t") long x, @Cast("jxla_tensor_t*") LongPointer out);
+
+  public static native int jxla_tensor_assign(@Cast("jxla_tensor_t") long dst, @Cast("jxla_tensor_t") long src);
 }

@@ -291,6 +291,32 @@ public final class Native {
     }
   }
 
+  // ---- autodiff (training) ----
+
+  /** Gradients of a one-element loss w.r.t. each wrt handle; 0 where the loss does not depend on it. */
+  public static long[] grad(long loss, long[] wrt) {
+    long[] out = new long[wrt.length];
+    check(JxlaLib.jxla_tensor_grad(loss, wrt, wrt.length, out));
+    return out;
+  }
+
+  /** Vector-Jacobian product; 0 where y does not depend on a wrt handle. */
+  public static long[] vjp(long y, long cotangent, long[] wrt) {
+    long[] out = new long[wrt.length];
+    check(JxlaLib.jxla_tensor_vjp(y, cotangent, wrt, wrt.length, out));
+    return out;
+  }
+
+  public static long detach(long x) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_tensor_detach(x, s.out));
+    return s.out.get();
+  }
+
+  public static void assign(long dst, long src) {
+    check(JxlaLib.jxla_tensor_assign(dst, src));
+  }
+
   /** A (buf, cap, len) string call. */
   interface StringCall {
     int call(BytePointer buf, long cap, LongPointer len);

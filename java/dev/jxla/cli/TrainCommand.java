@@ -1,0 +1,272 @@
+package dev.jxla.cli;
+
+import dev.jxla.Device;
+import dev.jxla.Jxla;
+import dev.jxla.Rng;
+import dev.jxla.Tensor;
+import dev.jxla.TensorScope;
+import dev.jxla.data.Mnist;
+import dev.jxla.nn.Conv2d;
+import dev.jxla.nn.CrossEntropyLoss;
+import dev.jxla.nn.Flatten;
+import dev.jxla.nn.Linear;
+import dev.jxla.nn.MaxPool2d;
+import dev.jxla.nn.Module;
+import dev.jxla.nn.ReLU;
+import dev.jxla.nn.Sequential;
+import dev.jxla.optim.Adam;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * {@code jxla train}: trains an MLP 784-256-128-10 (or a small CNN with --model cnn) on the
+ * shipped 10,000 MNIST digits (first 8,000 train, last 2,000 test) with Adam, printing a progress
+ * bar per epoch (loss, accuracy, steps/s), the test accuracy and the short metrics report.
+ * Each step (forward + backward + Adam update) is one traced graph run by one Jxla.sync().
+ */
+public final class TrainCommand {
+  private TrainCommand() {}
+
+  static final String USAGE = "usage: jxla train [--device host] [--model mlp|cnn] [--epochs N] [--batch N] [--lr X]\n"
+      + "                  [--seed N] [--plot loss.png] [--quiet]";
+
+  /** Options of one run. */
+  static final class Options {
+    String device = "host";
+    String model = "mlp";
+    int epochs = 10;
+    int batch = 64;
+    double lr = 1e-3;
+    long seed = 42;
+    Path plot;
+    boolean quiet;
+    int trainLimit = 8000;
+  }
+
+  /** Result of a run (for tests and the report). */
+  static final class Result {
+    final List<Double> epochLoss = new ArrayList<>();
+    final List<Double> stepLoss = new ArrayList<>();
+    double testAccuracy;
+    double stepsPerSecond;
+  }
+
+  /** Entry point of the subcommand. */
+  public static void run(String[] args) {
+    Options o;
+    try {
+      o = parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("train: " + e.getMessage());
+      System.err.println(USAGE);
+      System.exit(2);
+      return;
+    }
+    try {
+      train(o, System.out);
+    } catch (IOException e) {
+      System.err.println("train: " + e.getMessage());
+      System.exit(1);
+    }
+  }
+
+  static Options parse(String[] args) {
+    Options o = new Options();
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (a.equals("--quiet")) {
+        o.quiet = true;
+        continue;
+      }
+      if (a.equals("-h") || a.equals("--help")) {
+        throw new IllegalArgumentException("help requested");
+      }
+      if (i + 1 >= args.length) {
+        throw new IllegalArgumentException("missing value after " + a);
+      }
+      String v = args[++i];
+      try {
+        switch (a) {
+          case "--device": o.device = v; break;
+          case "--model": o.model = v; break;
+          case "--epochs": o.epochs = Integer.parseInt(v); break;
+          case "--batch": o.batch = Integer.parseInt(v); break;
+          case "--lr": o.lr = Double.parseDouble(v); break;
+          case "--seed": o.seed = Long.parseLong(v); break;
+          case "--plot": o.plot = Path.of(v); break;
+          case "--train-limit": o.trainLimit = Integer.parseInt(v); break;
+          default: throw new IllegalArgumentException("unknown option " + a);
+        }
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("bad number '" + v + "' for " + a);
+      }
+    }
+    if (!o.model.equals("mlp") && !o.model.equals("cnn")) {
+      throw new IllegalArgumentException("--model must be mlp or cnn, got " + o.model);
+    }
+    if (o.epochs < 1 || o.batch < 1 || !(o.lr > 0) || o.trainLimit < o.batch || o.trainLimit > 8000) {
+      throw new IllegalArgumentException("--epochs, --batch and --lr must be positive; --train-limit in [batch, 8000]");
+    }
+    return o;
+  }
+
+  static Device device(String name) {
+    if (name.equals("host")) {
+      return Device.host();
+    }
+    if (name.startsWith("tpu:")) {
+      // tpu:v5e or tpu:v4x8 (data parallel); the emulator is being added by the TPU work
+      String g = name.substring(4);
+      int x = g.indexOf('x');
+      return x < 0 ? Device.tpu(g) : Device.tpu(g.substring(0, x), Integer.parseInt(g.substring(x + 1)));
+    }
+    throw new IllegalArgumentException("unknown device '" + name + "' (host, tpu:v5e, tpu:v4x8)");
+  }
+
+  static Module model(String kind, Rng rng) {
+    if (kind.equals("cnn")) {
+      return new Sequential(new Conv2d(1, 8, 3, 1, 1, 1, rng), new ReLU(), new MaxPool2d(2),
+          new Conv2d(8, 16, 3, 1, 1, 1, rng), new ReLU(), new MaxPool2d(2), new Flatten(), new Linear(16 * 7 * 7, 10, rng));
+    }
+    return new Sequential(new Linear(784, 256, rng), new ReLU(), new Linear(256, 128, rng), new ReLU(),
+        new Linear(128, 10, rng));
+  }
+
+  static Result train(Options o, PrintStream out) throws IOException {
+    Device dev = device(o.device);
+    if (!dev.isHost()) {
+      throw new IllegalArgumentException("train: only --device host is wired up so far (got " + o.device + ")");
+    }
+    Mnist data = Mnist.bundled();
+    int px = data.rows * data.cols;
+    int nTrain = o.trainLimit, nTest = data.count - 8000;
+    long[] inShape = o.model.equals("cnn") ? new long[] {o.batch, 1, data.rows, data.cols} : new long[] {o.batch, px};
+    Result res = new Result();
+    Rng rng = new Rng(o.seed);
+    Random shuffle = new Random(o.seed);
+    CrossEntropyLoss lossFn = new CrossEntropyLoss();
+    try (Module net = model(o.model, rng); Adam opt = new Adam(net.parameters(), o.lr)) {
+      if (!o.quiet) {
+        out.printf(Locale.ROOT, "jxla train: %s (%,d parameters), Adam lr %g, batch %d, %d epochs, %d train / %d test digits, device %s%n",
+            o.model.equals("cnn") ? "CNN conv8-pool-conv16-pool-linear" : "MLP 784-256-128-10", net.parameterCount(), o.lr,
+            o.batch, o.epochs, nTrain, nTest, dev.name());
+      }
+      int[] order = new int[nTrain];
+      for (int i = 0; i < nTrain; i++) {
+        order[i] = i;
+      }
+      int steps = nTrain / o.batch;  // the last partial batch is dropped: one static shape, one compile
+      float[] xb = new float[o.batch * px];
+      int[] yb = new int[o.batch];
+      long totalNanos = 0;
+      long totalSteps = 0;
+      for (int epoch = 1; epoch <= o.epochs; epoch++) {
+        for (int i = nTrain - 1; i > 0; i--) {
+          int j = shuffle.nextInt(i + 1);
+          int t = order[i];
+          order[i] = order[j];
+          order[j] = t;
+        }
+        net.train();
+        double lossSum = 0;
+        long correct = 0;
+        long t0 = System.nanoTime();
+        for (int s = 0; s < steps; s++) {
+          for (int b = 0; b < o.batch; b++) {
+            int k = order[s * o.batch + b];
+            System.arraycopy(data.images, k * px, xb, b * px, px);
+            yb[b] = data.labels[k];
+          }
+          Tensor loss;
+          Tensor pred;
+          try (TensorScope scope = new TensorScope()) {
+            Tensor x = Tensor.of(xb, inShape);
+            Tensor y = Tensor.of(yb, o.batch);
+            Tensor logits = net.forward(x);
+            loss = scope.keep(lossFn.apply(logits, y));
+            pred = scope.keep(logits.argmax(1));
+            loss.backward();
+            opt.step();
+            opt.zeroGrad();
+          }
+          Jxla.sync();  // forward + backward + update: one graph
+          double l = loss.item();
+          long[] p = pred.toLongArray();
+          loss.close();
+          pred.close();
+          for (int b = 0; b < o.batch; b++) {
+            if (p[b] == yb[b]) {
+              correct++;
+            }
+          }
+          lossSum += l;
+          res.stepLoss.add(l);
+          if (!o.quiet && (s % 5 == 4 || s == steps - 1)) {
+            double el = (System.nanoTime() - t0) / 1e9;
+            out.print(bar(epoch, o.epochs, s + 1, steps, lossSum / (s + 1), 100.0 * correct / ((s + 1) * (long) o.batch),
+                (s + 1) / el));
+          }
+        }
+        long dt = System.nanoTime() - t0;
+        totalNanos += dt;
+        totalSteps += steps;
+        res.epochLoss.add(lossSum / steps);
+        if (!o.quiet) {
+          out.println();
+        }
+      }
+      res.stepsPerSecond = totalSteps / (totalNanos / 1e9);
+      res.testAccuracy = evaluate(net, data, o, inShape);
+      if (!o.quiet) {
+        out.printf(Locale.ROOT, "test accuracy: %.2f%% (%d digits), %.1f steps/s over %d steps%n", 100 * res.testAccuracy,
+            nTest, res.stepsPerSecond, totalSteps);
+        out.println(Jxla.shortMetricsReport());
+      }
+      if (o.plot != null) {
+        LossPlot.write(o.plot, res.stepLoss, res.epochLoss, steps);
+        if (!o.quiet) {
+          out.println("loss curve written to " + o.plot);
+        }
+      }
+    }
+    return res;
+  }
+
+  static double evaluate(Module net, Mnist data, Options o, long[] trainShape) {
+    net.eval();
+    int px = data.rows * data.cols, eb = 500, correct = 0, n = 0;
+    for (int start = 8000; start + eb <= data.count; start += eb) {
+      float[] xb = new float[eb * px];
+      System.arraycopy(data.images, start * px, xb, 0, eb * px);
+      long[] shape = trainShape.length == 4 ? new long[] {eb, 1, data.rows, data.cols} : new long[] {eb, px};
+      long[] p;
+      try (TensorScope scope = new TensorScope()) {
+        p = net.forward(Tensor.of(xb, shape)).argmax(1).toLongArray();
+      }
+      for (int b = 0; b < eb; b++) {
+        if (p[b] == data.labels[start + b]) {
+          correct++;
+        }
+      }
+      n += eb;
+    }
+    net.train();
+    return (double) correct / n;
+  }
+
+  static String bar(int epoch, int epochs, int step, int steps, double loss, double acc, double sps) {
+    int w = 30, fill = (int) Math.round((double) w * step / steps);
+    StringBuilder b = new StringBuilder("\r");
+    b.append(String.format(Locale.ROOT, "epoch %2d/%d [", epoch, epochs));
+    for (int i = 0; i < w; i++) {
+      b.append(i < fill ? '=' : (i == fill ? '>' : ' '));
+    }
+    b.append(String.format(Locale.ROOT, "] %4d/%d  loss %.4f  acc %5.2f%%  %6.1f steps/s", step, steps, loss, acc, sps));
+    return b.toString();
+  }
+}

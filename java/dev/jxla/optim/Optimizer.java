@@ -1,0 +1,113 @@
+package dev.jxla.optim;
+
+import dev.jxla.DType;
+import dev.jxla.Tensor;
+import dev.jxla.TensorScope;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Base of the optimizers. step() traces the update of every parameter that has a gradient and
+ * assigns it in place (lazily): with the forward and backward it forms ONE graph, run by the
+ * next {@link dev.jxla.Jxla#sync()}. Everything that changes from step to step (learning rate,
+ * bias corrections) enters as scalar DATA tensors, never as graph constants, so after the first
+ * steps a training step hits the compile cache (0 UncachedCompile).
+ * The optimizer owns its state tensors; close() frees them.
+ */
+public abstract class Optimizer implements AutoCloseable {
+  protected final List<Tensor> params;
+  private double lr;
+  private long steps;
+  private final List<Tensor> state = new ArrayList<>();
+
+  protected Optimizer(List<Tensor> params, double lr) {
+    if (params == null || params.isEmpty()) {
+      throw new IllegalArgumentException(getClass().getSimpleName() + ": no parameters");
+    }
+    if (!(lr >= 0)) {
+      throw new IllegalArgumentException(getClass().getSimpleName() + ": lr must be >= 0, got " + lr);
+    }
+    for (Tensor p : params) {
+      if (!p.requiresGrad()) {
+        throw new IllegalArgumentException(getClass().getSimpleName() + ": a parameter does not require grad");
+      }
+    }
+    this.params = Collections.unmodifiableList(new ArrayList<>(params));
+    this.lr = lr;
+  }
+
+  /** The current learning rate. */
+  public final double lr() {
+    return lr;
+  }
+
+  /** Sets the learning rate for the next steps (no recompilation: it is data). */
+  public final void setLr(double lr) {
+    if (!(lr >= 0)) {
+      throw new IllegalArgumentException("setLr: lr must be >= 0, got " + lr);
+    }
+    this.lr = lr;
+  }
+
+  /** Number of steps taken. */
+  public final long steps() {
+    return steps;
+  }
+
+  /** The parameters. */
+  public final List<Tensor> parameters() {
+    return params;
+  }
+
+  /** Traces one update of every parameter that has a gradient. */
+  public final void step() {
+    steps++;
+    try (TensorScope s = new TensorScope()) {
+      for (int i = 0; i < params.size(); i++) {
+        Tensor p = params.get(i);
+        if (p.grad() != null) {
+          update(i, p, p.grad());
+        }
+      }
+    }
+  }
+
+  /** Frees every parameter's gradient. */
+  public final void zeroGrad() {
+    for (Tensor p : params) {
+      p.zeroGrad();
+    }
+  }
+
+  /** Traces the update of parameter i (inside a scope that frees temporaries). */
+  protected abstract void update(int i, Tensor p, Tensor g);
+
+  /** A scalar data tensor of p's dtype. */
+  protected static Tensor scalar(double v, Tensor like) {
+    DType dt = like.dtype();
+    // made directly in the parameter's dtype: no conversion to run
+    if (dt == DType.F32) {
+      return Tensor.scalar((float) v);
+    }
+    if (dt == DType.F64) {
+      return Tensor.scalar(v);
+    }
+    return Tensor.scalar(v, dt);
+  }
+
+  /** A zero state tensor shaped like p, owned by this optimizer. */
+  protected final Tensor newState(Tensor p) {
+    Tensor z = TensorScope.escape(Tensor.zeros(p.dtype(), p.shape()));
+    state.add(z);
+    return z;
+  }
+
+  @Override
+  public void close() {
+    for (Tensor t : state) {
+      t.close();
+    }
+    state.clear();
+  }
+}

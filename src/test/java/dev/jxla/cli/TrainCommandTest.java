@@ -1,0 +1,38 @@
+package dev.jxla.cli;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The train command on a slice of the shipped digits (the full run is the README demo). */
+class TrainCommandTest {
+  @Test
+  void shortRunLearnsAndReports(@TempDir Path dir) throws Exception {
+    Path png = dir.resolve("loss.png");
+    TrainCommand.Options o = TrainCommand.parse(new String[] {"--epochs", "1", "--train-limit", "1280", "--plot", png.toString()});
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    TrainCommand.Result r = TrainCommand.train(o, new PrintStream(buf, true, StandardCharsets.UTF_8));
+    String out = buf.toString(StandardCharsets.UTF_8);
+    // 20 Adam steps: far above chance (10 %) on the 2,000 test digits
+    assertTrue(r.testAccuracy > 0.6, "test accuracy " + r.testAccuracy);
+    assertTrue(r.stepLoss.get(19) < r.stepLoss.get(0), "loss " + r.stepLoss);
+    assertTrue(out.contains("epoch  1/1 [") && out.contains("steps/s") && out.contains("test accuracy"), out);
+    assertTrue(out.contains("UncachedCompile"), out);
+    byte[] head = Files.readAllBytes(png);
+    assertTrue(head.length > 1000 && head[1] == 'P' && head[2] == 'N' && head[3] == 'G');
+  }
+
+  @Test
+  void badOptionsAreRejected() {
+    assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--model", "rnn"}));
+    assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--epochs"}));
+    assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--lr", "x"}));
+  }
+}
