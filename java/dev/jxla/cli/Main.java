@@ -1,0 +1,24 @@
+package dev.jxla.cli;
+
+/**
+ * The jxla command line. Subcommands: {@code conformance} (ONNX node tests; see
+ * {@link ConformanceCommand}). Other subcommands are added by their own classes.
+ */
+public final class Main {
+  private Main() {}
+
+  /** Dispatches to a subcommand. */
+  public static void main(String[] args) throws Exception {
+    if (args.length == 0) {
+      System.err.println("usage: jxla conformance [DIR] [--filter TEXT] [--failures]");
+      System.exit(2);
+    }
+    String[] rest = java.util.Arrays.copyOfRange(args, 1, args.length);
+    switch (args[0]) {
+      case "conformance": ConformanceCommand.run(rest); break;
+      default:
+        System.err.println("unknown command: " + args[0]);
+        System.exit(2);
+    }
+  }
+}
