@@ -141,6 +141,27 @@ jxla_status jxla_tensor_detach(jxla_tensor_t x, jxla_tensor_t* out);
  * shape and device must match. src stays valid. */
 jxla_status jxla_tensor_assign(jxla_tensor_t dst, jxla_tensor_t src);
 
+/* ---- compiled functions (Jxla.compile / CompiledFunction; native/runtime/function.h) ----
+ * A function is built once from traced IR: params are placeholder DATA tensors (in call order),
+ * outputs are tensors computed from them. Every other data tensor reachable from the outputs
+ * (weights) is captured as a constant the function keeps alive. The handles passed in stay
+ * owned by the caller. A function is immutable: calls may run from many threads at once. */
+typedef struct jxla_function* jxla_function_t;
+jxla_status jxla_function_create(const jxla_tensor_t* params, int32_t nparams, const jxla_tensor_t* outputs,
+                                 int32_t nout, jxla_function_t* out);
+/* inputs must match the parameters' dtypes and shapes; writes nout NEW data tensors to outputs */
+jxla_status jxla_function_call(jxla_function_t fn, const jxla_tensor_t* inputs, int32_t n, jxla_tensor_t* outputs);
+/* Batch padding: inputs may have a smaller leading dimension b (the same for all inputs); they are
+ * zero-padded to the parameters' leading dimension B and every output whose leading dimension is
+ * B is sliced back to b rows. Counts BucketedCall when b < B. */
+jxla_status jxla_function_call_padded(jxla_function_t fn, const jxla_tensor_t* inputs, int32_t n,
+                                      jxla_tensor_t* outputs);
+jxla_status jxla_function_arity(jxla_function_t fn, int32_t* nparams, int32_t* nout);
+/* text IR of the compiled graph (parameters first, then the captured constants) */
+jxla_status jxla_function_ir(jxla_function_t fn, char* buf, int64_t cap, int64_t* len);
+/* Frees the function (its executable and captured constants). Freeing NULL is a no-op. */
+jxla_status jxla_function_free(jxla_function_t fn);
+
 #ifdef __cplusplus
 }
 #endif

@@ -85,4 +85,28 @@ public final class Jxla {
   public static Precision matmulPrecision() {
     return Precision.values()[Native.matmulPrecision()];
   }
+
+  // ---- compiled functions (issue 6) ----
+
+  /**
+   * Compiles a function of tensors: it is traced once per input signature (dtypes and shapes)
+   * and each call runs the cached executable with no tracing. See {@link CompiledFunction}.
+   */
+  public static CompiledFunction compile(TensorFunction fn) {
+    return new CompiledFunction(fn, Bucketing.none(), new int[0]);
+  }
+
+  /** Like {@link #compile(TensorFunction)}, padding the batch dimension to {@code bucketing}'s buckets. */
+  public static CompiledFunction compile(TensorFunction fn, Bucketing bucketing) {
+    return new CompiledFunction(fn, bucketing, new int[0]);
+  }
+
+  /**
+   * Like {@link #compile(TensorFunction, Bucketing)}; the inputs at {@code staticInputs} (small
+   * integer tensors such as shapes or axes) are traced with their values, which become part of
+   * the signature (JAX's static_argnums): the function may read them with {@code toLongArray()}.
+   */
+  public static CompiledFunction compile(TensorFunction fn, Bucketing bucketing, int... staticInputs) {
+    return new CompiledFunction(fn, bucketing, staticInputs == null ? new int[0] : staticInputs);
+  }
 }

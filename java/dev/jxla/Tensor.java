@@ -1090,4 +1090,22 @@ public final class Tensor implements AutoCloseable {
     String s = Double.toString(v);
     return s.replace("E", "e");
   }
+
+  // ------------------------------------------------------------------ generic op (issue 6: ONNX import)
+
+  private static final java.util.concurrent.ConcurrentHashMap<String, Integer> OP_IDS = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * Any op of the engine's op table by name (native/ir/ops.def) with attributes in the text-IR
+   * syntax, e.g. {@code Tensor.op("max_pool2d", "kernel=[2,2], ceil_mode=1", x)}. For importers
+   * that need attributes the typed methods do not expose. Needs at least one input.
+   */
+  public static Tensor op(String name, String attrs, Tensor... inputs) {
+    if (name == null || inputs == null || inputs.length == 0 || inputs[0] == null) {
+      throw new IllegalArgumentException("op: a name and at least one input are required");
+    }
+    int id = OP_IDS.computeIfAbsent(name, Native::opId);
+    Tensor[] rest = java.util.Arrays.copyOfRange(inputs, 1, inputs.length);
+    return inputs[0].apply(id, attrs == null ? "" : attrs, rest);
+  }
 }

@@ -88,4 +88,18 @@ public final class TensorScope implements AutoCloseable {
     tensors.clear();
     kept.clear();
   }
+
+  /**
+   * Runs {@code body} with no scope open on this thread, so the tensors it creates belong to the
+   * caller alone (long-lived weights created while a scope is open elsewhere on the stack).
+   */
+  public static <T> T unscoped(java.util.function.Supplier<T> body) {
+    ArrayDeque<TensorScope> saved = STACK.get();
+    STACK.set(new ArrayDeque<>());
+    try {
+      return body.get();
+    } finally {
+      STACK.set(saved);
+    }
+  }
 }

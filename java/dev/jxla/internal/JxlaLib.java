@@ -157,4 +157,22 @@ public final class JxlaLib {
   public static native int jxla_tensor_detach(@Cast("jxla_tensor_t") long x, @Cast("jxla_tensor_t*") LongPointer out);
 
   public static native int jxla_tensor_assign(@Cast("jxla_tensor_t") long dst, @Cast("jxla_tensor_t") long src);
+
+  // ---- compiled functions (CompiledFunction; issue 6) ----
+
+  public static native int jxla_function_create(@Cast("const jxla_tensor_t*") long[] params, int nparams,
+      @Cast("const jxla_tensor_t*") long[] outputs, int nout, @Cast("jxla_function_t*") LongPointer out);
+
+  public static native int jxla_function_call(@Cast("jxla_function_t") long fn, @Cast("const jxla_tensor_t*") long[] inputs,
+      int n, @Cast("jxla_tensor_t*") LongPointer outputs);
+
+  public static native int jxla_function_call_padded(@Cast("jxla_function_t") long fn,
+      @Cast("const jxla_tensor_t*") long[] inputs, int n, @Cast("jxla_tensor_t*") LongPointer outputs);
+
+  public static native int jxla_function_arity(@Cast("jxla_function_t") long fn, IntPointer nparams, IntPointer nout);
+
+  public static native int jxla_function_ir(@Cast("jxla_function_t") long fn, @Cast("char*") BytePointer buf, long cap,
+      @Cast("int64_t*") LongPointer len);
+
+  public static native int jxla_function_free(@Cast("jxla_function_t") long fn);
 }

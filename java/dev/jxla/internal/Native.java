@@ -27,6 +27,15 @@ public final class Native {
     final LongPointer out = new LongPointer(1);
     final IntPointer iout = new IntPointer(1);
     final LongPointer dims = new LongPointer(8);
+    LongPointer outs = new LongPointer(8);
+
+    LongPointer outs(int n) {
+      if (outs.capacity() < n) {
+        outs.close();
+        outs = new LongPointer(Math.max(n, 2 * outs.capacity()));
+      }
+      return outs;
+    }
   }
 
   static {
@@ -315,6 +324,42 @@ public final class Native {
 
   public static void assign(long dst, long src) {
     check(JxlaLib.jxla_tensor_assign(dst, src));
+  }
+
+  // ---- compiled functions (CompiledFunction; issue 6) ----
+
+  /** Builds a native function from placeholder data tensors and traced outputs. */
+  public static long functionCreate(long[] params, long[] outputs) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_function_create(params, params.length, outputs, outputs.length, s.out));
+    return s.out.get();
+  }
+
+  /** Calls a function; returns new data tensor handles (owned by the caller). */
+  public static long[] functionCall(long fn, long[] inputs, int nout, boolean padded) {
+    Scratch s = SCRATCH.get();
+    LongPointer outs = s.outs(nout);
+    check(padded ? JxlaLib.jxla_function_call_padded(fn, inputs, inputs.length, outs)
+        : JxlaLib.jxla_function_call(fn, inputs, inputs.length, outs));
+    long[] r = new long[nout];
+    outs.get(r, 0, nout);
+    return r;
+  }
+
+  /** {number of parameters, number of outputs}. */
+  public static int[] functionArity(long fn) {
+    try (IntPointer a = new IntPointer(1); IntPointer b = new IntPointer(1)) {
+      check(JxlaLib.jxla_function_arity(fn, a, b));
+      return new int[] {a.get(), b.get()};
+    }
+  }
+
+  public static String functionIr(long fn) {
+    return readString((buf, cap, len) -> JxlaLib.jxla_function_ir(fn, buf, cap, len));
+  }
+
+  public static void functionFree(long fn) {
+    check(JxlaLib.jxla_function_free(fn));
   }
 
   /** A (buf, cap, len) string call. */

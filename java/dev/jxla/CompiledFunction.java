@@ -1,0 +1,348 @@
+package dev.jxla;
+
+import dev.jxla.internal.Native;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+
+/**
+ * A traced, compiled Java function of tensors (the JAX model, for services). The function is
+ * traced once per input signature (dtypes, shapes, and the values of static inputs) into a native
+ * function object that keeps one executable and the captured constants (weights); calls run that
+ * executable with no tracing. Thread-safe: any number of threads may call one instance at once.
+ *
+ * <p>Inputs and outputs are tensors ({@link #call(Tensor...)}), Java arrays
+ * ({@link #call(float[], long...)}, {@link #callFloats(float[][], long[][])}) or direct
+ * buffers ({@link #call(FloatBuffer, long[], FloatBuffer)}). With {@link Bucketing} the batch
+ * dimension is padded to a bucket so variable batch sizes reuse a few executables.
+ *
+ * <p>Close it to free the executables and constants; calls after close throw
+ * {@link IllegalStateException}. Close is idempotent and waits for calls in flight.
+ */
+public final class CompiledFunction implements AutoCloseable {
+  /** An input signature: dtype ids, (bucketed) shapes and the values of static inputs. */
+  private static final class Sig {
+    final int[] dtypes;
+    final long[][] shapes;
+    final long[][] values;
+    final int hash;
+
+    Sig(int[] dtypes, long[][] shapes, long[][] values) {
+      this.dtypes = dtypes;
+      this.shapes = shapes;
+      this.values = values;
+      this.hash = 31 * (31 * Arrays.hashCode(dtypes) + Arrays.deepHashCode(shapes)) + Arrays.deepHashCode(values);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      if (!(o instanceof Sig)) {
+        return false;
+      }
+      Sig s = (Sig) o;
+      return hash == s.hash && Arrays.equals(dtypes, s.dtypes) && Arrays.deepEquals(shapes, s.shapes)
+          && Arrays.deepEquals(values, s.values);
+    }
+
+    @Override
+    public int hashCode() {
+      return hash;
+    }
+  }
+
+  /** One compiled signature. */
+  private static final class Entry {
+    final long handle;
+    final int nout;
+    final Device device;
+
+    Entry(long handle, int nout, Device device) {
+      this.handle = handle;
+      this.nout = nout;
+      this.device = device;
+    }
+  }
+
+  private final TensorFunction fn;
+  private final Bucketing bucketing;
+  private final boolean[] isStatic;
+  private final ConcurrentHashMap<Sig, Entry> entries = new ConcurrentHashMap<>();
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private final Object compileLock = new Object();
+  private final AtomicLong calls = new AtomicLong();
+  private final AtomicLong bucketed = new AtomicLong();
+  private final List<AutoCloseable> resources = new ArrayList<>();
+  private volatile boolean closed;
+
+  CompiledFunction(TensorFunction fn, Bucketing bucketing, int[] staticInputs) {
+    if (fn == null) {
+      throw new IllegalArgumentException("compile: function is null");
+    }
+    this.fn = fn;
+    this.bucketing = bucketing == null ? Bucketing.none() : bucketing;
+    int max = -1;
+    for (int i : staticInputs) {
+      if (i < 0) {
+        throw new IllegalArgumentException("compile: static input index " + i + " is negative");
+      }
+      max = Math.max(max, i);
+    }
+    this.isStatic = new boolean[max + 1];
+    for (int i : staticInputs) {
+      isStatic[i] = true;
+    }
+  }
+
+  private boolean isStatic(int i) {
+    return i < isStatic.length && isStatic[i];
+  }
+
+  /**
+   * Calls the function on {@code inputs} (traced and compiled on the first call with this
+   * signature). Returns new tensors that the caller owns (they join the current
+   * {@link TensorScope}, if any).
+   */
+  public Tensor[] call(Tensor... inputs) {
+    if (inputs == null) {
+      throw new IllegalArgumentException("call: inputs is null");
+    }
+    ReentrantReadWriteLock.ReadLock rl = lock.readLock();
+    rl.lock();
+    try {
+      if (closed) {
+        throw new IllegalStateException("call: the compiled function is closed");
+      }
+      int n = inputs.length;
+      long[] hs = new long[n];
+      int[] dts = new int[n];
+      long[][] shapes = new long[n][];
+      long[][] values = null;
+      for (int i = 0; i < n; i++) {
+        if (inputs[i] == null) {
+          throw new IllegalArgumentException("call: input " + i + " is null");
+        }
+        hs[i] = inputs[i].handle();
+        dts[i] = Native.dtype(hs[i]);
+        shapes[i] = Native.shape(hs[i]);
+        if (isStatic(i)) {
+          if (values == null) {
+            values = new long[n][];
+          }
+          values[i] = inputs[i].toLongArray();
+        }
+      }
+      // bucketing: all inputs share a leading dimension b, padded to bucket(b)
+      boolean pad = false;
+      if (bucketing.enabled() && n > 0) {
+        long b = shapes[0].length > 0 ? shapes[0][0] : -1;
+        boolean same = b >= 1;
+        for (int i = 0; i < n && same; i++) {
+          same = shapes[i].length > 0 && shapes[i][0] == b && !isStatic(i);
+        }
+        long bucket = same ? bucketing.bucket(b) : b;
+        if (same && bucket != b) {
+          pad = true;
+          for (int i = 0; i < n; i++) {
+            shapes[i] = shapes[i].clone();
+            shapes[i][0] = bucket;
+          }
+        }
+      }
+      Sig sig = new Sig(dts, shapes, values == null ? new long[0][] : values);
+      Entry e = entries.get(sig);
+      if (e == null) {
+        e = compile(sig, inputs);
+      }
+      long[] outs = Native.functionCall(e.handle, hs, e.nout, pad);
+      calls.incrementAndGet();
+      if (pad) {
+        bucketed.incrementAndGet();
+      }
+      Tensor[] r = new Tensor[outs.length];
+      for (int i = 0; i < outs.length; i++) {
+        r[i] = new Tensor(outs[i], e.device);
+      }
+      return r;
+    } finally {
+      rl.unlock();
+    }
+  }
+
+  private Entry compile(Sig sig, Tensor[] inputs) {
+    synchronized (compileLock) {
+      Entry e = entries.get(sig);
+      if (e != null) {
+        return e;
+      }
+      int n = inputs.length;
+      Device dev = n > 0 ? inputs[0].device() : Device.host();
+      try (TensorScope scope = new TensorScope()) {
+        Tensor[] ph = new Tensor[n];
+        long[] ph_h = new long[n];
+        for (int i = 0; i < n; i++) {
+          DType dt = DType.ofId(sig.dtypes[i]);
+          long[] s = sig.shapes[i];
+          if (isStatic(i)) {
+            // static inputs trace with their real values (they are part of the signature)
+            ph[i] = inputs[i].to(inputs[i].device());
+          } else {
+            long numel = 1;
+            for (long d : s) {
+              numel *= d;
+            }
+            long nb = numel * dt.byteSize();
+            if (nb > Integer.MAX_VALUE) {
+              throw new IllegalArgumentException("call: input " + i + " " + dt.irName() + Arrays.toString(s) + " is too large");
+            }
+            Tensor h = new Tensor(Native.fromArray(0, dt.id(), s, new byte[(int) nb]), Device.host());
+            ph[i] = dev.isHost() ? h : h.to(dev);
+          }
+          ph_h[i] = ph[i].handle();
+        }
+        Tensor[] out = fn.apply(ph.clone());
+        if (out == null || out.length == 0) {
+          throw new IllegalArgumentException("compile: the function returned no outputs");
+        }
+        long[] oh = new long[out.length];
+        for (int i = 0; i < out.length; i++) {
+          if (out[i] == null) {
+            throw new IllegalArgumentException("compile: output " + i + " of the function is null");
+          }
+          oh[i] = out[i].handle();
+        }
+        long h = Native.functionCreate(ph_h, oh);
+        e = new Entry(h, out.length, dev);
+        entries.put(sig, e);
+        return e;
+      }
+    }
+  }
+
+  /** Single f32 input, first output as float[] (row-major). */
+  public float[] call(float[] input, long... shape) {
+    return callFloats(new float[][] {input}, new long[][] {shape})[0];
+  }
+
+  /** f32 inputs from arrays with their shapes; every output converted to float[]. */
+  public float[][] callFloats(float[][] inputs, long[][] shapes) {
+    if (inputs == null || shapes == null || inputs.length != shapes.length) {
+      throw new IllegalArgumentException("callFloats: need one shape per input");
+    }
+    try (TensorScope scope = new TensorScope()) {
+      Tensor[] ts = new Tensor[inputs.length];
+      for (int i = 0; i < ts.length; i++) {
+        ts[i] = Tensor.of(inputs[i], shapes[i]);
+      }
+      Tensor[] out = call(ts);
+      float[][] r = new float[out.length][];
+      for (int i = 0; i < out.length; i++) {
+        r[i] = out[i].toFloatArray();
+      }
+      return r;
+    }
+  }
+
+  /**
+   * Single f32 input from a direct buffer (native order, its remaining elements) and the first
+   * output written into a direct buffer at its position.
+   */
+  public void call(FloatBuffer input, long[] shape, FloatBuffer output) {
+    try (TensorScope scope = new TensorScope()) {
+      Tensor x = Tensor.of(input, shape);
+      Tensor[] out = call(x);
+      out[0].copyTo(output, DType.F32);
+    }
+  }
+
+  /** Executables compiled so far (one per distinct signature or bucket). */
+  public int compileCount() {
+    return entries.size();
+  }
+
+  /** Calls made so far. */
+  public long callCount() {
+    return calls.get();
+  }
+
+  /** Calls whose batch was padded up to a bucket. */
+  public long bucketedCallCount() {
+    return bucketed.get();
+  }
+
+  /** The bucketing policy. */
+  public Bucketing bucketing() {
+    return bucketing;
+  }
+
+  /** Text IR of every compiled signature (debugging). */
+  public List<String> irs() {
+    List<String> r = new ArrayList<>();
+    ReentrantReadWriteLock.ReadLock rl = lock.readLock();
+    rl.lock();
+    try {
+      for (Entry e : entries.values()) {
+        r.add(Native.functionIr(e.handle));
+      }
+    } finally {
+      rl.unlock();
+    }
+    return r;
+  }
+
+  /** Frees every executable and captured constant. Idempotent; waits for calls in flight. */
+  @Override
+  public void close() {
+    ReentrantReadWriteLock.WriteLock wl = lock.writeLock();
+    wl.lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      for (Entry e : entries.values()) {
+        Native.functionFree(e.handle);
+      }
+      entries.clear();
+      for (AutoCloseable r : resources) {
+        try {
+          r.close();
+        } catch (Exception ex) {
+          throw new IllegalStateException("close: a resource failed to close", ex);
+        }
+      }
+      resources.clear();
+    } finally {
+      wl.unlock();
+    }
+  }
+
+  /**
+   * Registers a resource closed together with this function (e.g. the weights an importer's
+   * traced function reads when it compiles a new signature). Returns this function.
+   */
+  public CompiledFunction closeWith(AutoCloseable resource) {
+    if (resource == null) {
+      throw new IllegalArgumentException("closeWith: resource is null");
+    }
+    ReentrantReadWriteLock.WriteLock wl = lock.writeLock();
+    wl.lock();
+    try {
+      if (closed) {
+        throw new IllegalStateException("closeWith: the compiled function is closed");
+      }
+      resources.add(resource);
+    } finally {
+      wl.unlock();
+    }
+    return this;
+  }
+
+  /** True after {@link #close()}. */
+  public boolean isClosed() {
+    return closed;
+  }
+}

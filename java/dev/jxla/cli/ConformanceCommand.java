@@ -1,0 +1,62 @@
+package dev.jxla.cli;
+
+import dev.jxla.onnx.Conformance;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * {@code conformance [DIR] [--filter TEXT] [--failures]}: runs the ONNX node tests under DIR
+ * (default ../shared/data/onnx-node) on the host, prints PASS/FAIL per test (only failures with
+ * --failures) and the pass rate. Exit status 1 if DIR is missing.
+ */
+public final class ConformanceCommand {
+  private ConformanceCommand() {}
+
+  /** Default location of the node tests, relative to the project root. */
+  public static final String DEFAULT_DIR = "../shared/data/onnx-node";
+
+  /** Entry point of the subcommand. */
+  public static void run(String[] args) throws Exception {
+    Path dir = null;
+    String filter = null;
+    boolean onlyFailures = false;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--filter": filter = args[++i]; break;
+        case "--failures": onlyFailures = true; break;
+        default: dir = Path.of(args[i]);
+      }
+    }
+    if (dir == null) {
+      dir = locate();
+    }
+    if (dir == null || !Files.isDirectory(dir)) {
+      System.err.println("conformance: test directory not found (" + (dir == null ? DEFAULT_DIR : dir) + ")");
+      System.exit(1);
+    }
+    List<Conformance.Result> rs = Conformance.runAll(dir, filter);
+    int pass = 0;
+    for (Conformance.Result r : rs) {
+      if (r.passed) {
+        pass++;
+      }
+      if (!r.passed || !onlyFailures) {
+        System.out.println(r);
+      }
+    }
+    System.out.printf("conformance (host): %d of %d ONNX node tests pass (%.1f%%)%n", pass, rs.size(),
+        rs.isEmpty() ? 0.0 : 100.0 * pass / rs.size());
+  }
+
+  /** ../shared/data/onnx-node, or one level higher (a git worktree nested one folder deeper). */
+  public static Path locate() {
+    for (String c : new String[] {DEFAULT_DIR, "../../shared/data/onnx-node"}) {
+      Path p = Path.of(c);
+      if (Files.isDirectory(p)) {
+        return p;
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,93 @@
+package dev.jxla.cli;
+
+import dev.jxla.Bucketing;
+import dev.jxla.CompiledFunction;
+import dev.jxla.Jxla;
+import dev.jxla.Tensor;
+import dev.jxla.TensorScope;
+import dev.jxla.onnx.OnnxModel;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code run MODEL.onnx --input NAME=FILE.npy ... [--device host]}: loads an ONNX model, feeds the
+ * named inputs from .npy files, and prints each output's dtype, shape and a summary (min, max,
+ * mean, first values), then the short metrics report. Only the host device runs imported models
+ * in this version.
+ */
+public final class RunCommand {
+  private RunCommand() {}
+
+  /** Entry point of the subcommand. */
+  public static void run(String[] args) throws Exception {
+    run(args, System.out);
+  }
+
+  /** Runs with output to {@code out} (tests). Throws IllegalArgumentException on bad arguments. */
+  public static void run(String[] args, PrintStream out) throws Exception {
+    Path model = null;
+    Map<String, Path> inputs = new HashMap<>();
+    String device = "host";
+    for (int i = 0; i < args.length; i++) {
+      if (args[i].equals("--input") && i + 1 < args.length) {
+        String[] kv = args[++i].split("=", 2);
+        if (kv.length != 2) {
+          throw new IllegalArgumentException("run: --input expects NAME=FILE.npy, got " + args[i]);
+        }
+        inputs.put(kv[0], Path.of(kv[1]));
+      } else if (args[i].equals("--device") && i + 1 < args.length) {
+        device = args[++i];
+      } else if (model == null && !args[i].startsWith("--")) {
+        model = Path.of(args[i]);
+      } else {
+        throw new IllegalArgumentException("run: unexpected argument " + args[i]);
+      }
+    }
+    if (model == null) {
+      throw new IllegalArgumentException("usage: run MODEL.onnx --input NAME=FILE.npy ... [--device host]");
+    }
+    if (!device.equals("host")) {
+      throw new IllegalArgumentException("run: device " + device + " is not available for ONNX models in this version (use host)");
+    }
+    Jxla.clearMetrics();
+    OnnxModel m = OnnxModel.open(model);
+    try (CompiledFunction f = m.compile(Bucketing.none()); TensorScope scope = new TensorScope()) {
+      List<String> names = m.inputNames();
+      Tensor[] in = new Tensor[names.size()];
+      for (int i = 0; i < in.length; i++) {
+        Path p = inputs.remove(names.get(i));
+        if (p == null) {
+          throw new IllegalArgumentException("run: missing --input " + names.get(i) + "=FILE.npy (model inputs: " + names + ")");
+        }
+        in[i] = Npy.read(p);
+      }
+      if (!inputs.isEmpty()) {
+        throw new IllegalArgumentException("run: the model has no input(s) " + inputs.keySet() + " (model inputs: " + names + ")");
+      }
+      Tensor[] outs = f.call(in);
+      for (int i = 0; i < outs.length; i++) {
+        out.println(summary(m.outputNames().get(i), outs[i]));
+      }
+    }
+    out.println();
+    out.print(Jxla.shortMetricsReport());
+  }
+
+  /** "name: f32[2, 3] min=.. max=.. mean=.. first=[..]". */
+  static String summary(String name, Tensor t) {
+    double[] v = t.toDoubleArray();
+    double min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY, sum = 0;
+    for (double x : v) {
+      min = Math.min(min, x);
+      max = Math.max(max, x);
+      sum += x;
+    }
+    double[] first = Arrays.copyOf(v, Math.min(v.length, 6));
+    return String.format("%s: %s%s min=%.6g max=%.6g mean=%.6g first=%s", name, t.dtype().irName(),
+        Arrays.toString(t.shape()), min, max, v.length == 0 ? Double.NaN : sum / v.length, Arrays.toString(first));
+  }
+}

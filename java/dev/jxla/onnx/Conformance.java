@@ -1,0 +1,151 @@
+package dev.jxla.onnx;
+
+import dev.jxla.CompiledFunction;
+import dev.jxla.Tensor;
+import dev.jxla.TensorScope;
+import dev.jxla.onnx.proto.Onnx.TensorProto;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The ONNX node-test conformance runner: each test directory holds model.onnx and
+ * test_data_set_N/ with input_i.pb / output_i.pb TensorProtos. A test passes when the model
+ * loads, runs on the host and every output matches: same dims, integers and bools exactly (after
+ * wrapping widened integers back to the declared type), floats within
+ * |actual - expected| <= atol + rtol * |expected| (ONNX's own runner: rtol 1e-3, atol 1e-7;
+ * NaN matches NaN, infinities must be equal).
+ */
+public final class Conformance {
+  /** ONNX's default tolerances (onnx/backend/test/runner). */
+  public static final double RTOL = 1e-3;
+  public static final double ATOL = 1e-7;
+
+  private Conformance() {}
+
+  /** One test's outcome; {@code detail} says why it failed (empty when it passed). */
+  public static final class Result {
+    public final String name;
+    public final boolean passed;
+    public final String detail;
+
+    Result(String name, boolean passed, String detail) {
+      this.name = name;
+      this.passed = passed;
+      this.detail = detail;
+    }
+
+    @Override
+    public String toString() {
+      return (passed ? "PASS " : "FAIL ") + name + (passed ? "" : ": " + detail);
+    }
+  }
+
+  /** Every test_* directory under {@code root}, sorted by name. */
+  public static List<Path> tests(Path root) throws IOException {
+    try (Stream<Path> s = Files.list(root)) {
+      return s.filter(p -> Files.isDirectory(p) && p.getFileName().toString().startsWith("test_")).sorted().toList();
+    }
+  }
+
+  /** Runs every test under {@code root}. */
+  public static List<Result> runAll(Path root, String filter) throws IOException {
+    List<Result> r = new ArrayList<>();
+    for (Path t : tests(root)) {
+      if (filter == null || t.getFileName().toString().contains(filter)) {
+        r.add(run(t));
+      }
+    }
+    return r;
+  }
+
+  /** Runs one test directory; never throws for a failing test. */
+  public static Result run(Path dir) {
+    String name = dir.getFileName().toString();
+    try (TensorScope scope = new TensorScope()) {
+      OnnxModel model = OnnxModel.open(dir.resolve("model.onnx"));
+      try (CompiledFunction f = model.compile(dev.jxla.Bucketing.none())) {
+        List<Path> sets;
+        try (Stream<Path> s = Files.list(dir)) {
+          sets = s.filter(p -> p.getFileName().toString().startsWith("test_data_set_")).sorted().toList();
+        }
+        if (sets.isEmpty()) {
+          return new Result(name, false, "no test_data_set_* directory");
+        }
+        for (Path set : sets) {
+          String why = runSet(model, f, set);
+          if (why != null) {
+            return new Result(name, false, set.getFileName() + ": " + why);
+          }
+        }
+        return new Result(name, true, "");
+      }
+    } catch (Exception | AssertionError e) {
+      String m = e.getMessage();
+      return new Result(name, false, e.getClass().getSimpleName() + ": " + (m == null ? "" : m.split("\n")[0]));
+    }
+  }
+
+  private static String runSet(OnnxModel model, CompiledFunction f, Path set) throws IOException {
+    int nin = model.inputNames().size();
+    Tensor[] in = new Tensor[nin];
+    for (int i = 0; i < nin; i++) {
+      Path p = set.resolve("input_" + i + ".pb");
+      if (!Files.exists(p)) {
+        return "missing " + p.getFileName() + " for input '" + model.inputNames().get(i) + "'";
+      }
+      in[i] = OnnxTensors.toTensor(OnnxTensors.decode(TensorProto.parseFrom(Files.readAllBytes(p)), p.toString()), p.toString());
+    }
+    Tensor[] out = f.call(in);
+    for (int i = 0; i < model.outputNames().size(); i++) {
+      Path p = set.resolve("output_" + i + ".pb");
+      if (!Files.exists(p)) {
+        continue;
+      }
+      OnnxTensors.HostTensor want = OnnxTensors.decode(TensorProto.parseFrom(Files.readAllBytes(p)), p.toString());
+      String why = compare(want, out[i], RTOL, ATOL);
+      if (why != null) {
+        return "output " + i + " ('" + model.outputNames().get(i) + "'): " + why;
+      }
+    }
+    return null;
+  }
+
+  /** Null if {@code actual} matches {@code want}, else the first difference. */
+  public static String compare(OnnxTensors.HostTensor want, Tensor actual, double rtol, double atol) {
+    long[] shape = actual.shape();
+    if (!Arrays.equals(shape, want.dims)) {
+      return "shape " + Arrays.toString(shape) + ", expected " + Arrays.toString(want.dims);
+    }
+    if (want.isFloat()) {
+      if (!actual.dtype().isFloatingPoint()) {
+        return "dtype " + actual.dtype() + ", expected " + OnnxTensors.typeName(want.type);
+      }
+      double[] a = actual.toDoubleArray();
+      for (int k = 0; k < a.length; k++) {
+        double e = want.f[k];
+        boolean ok = Double.isNaN(e) ? Double.isNaN(a[k])
+            : Double.isInfinite(e) ? a[k] == e : Math.abs(a[k] - e) <= atol + rtol * Math.abs(e);
+        if (!ok) {
+          return "element " + k + " is " + a[k] + ", expected " + e;
+        }
+      }
+      return null;
+    }
+    if (actual.dtype().isFloatingPoint()) {
+      return "dtype " + actual.dtype() + ", expected " + OnnxTensors.typeName(want.type);
+    }
+    long[] a = actual.toLongArray();
+    for (int k = 0; k < a.length; k++) {
+      long v = OnnxTensors.narrow(a[k], want.type);
+      if (v != want.i[k]) {
+        return "element " + k + " is " + v + ", expected " + want.i[k];
+      }
+    }
+    return null;
+  }
+}

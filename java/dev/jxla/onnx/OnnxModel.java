@@ -1,0 +1,330 @@
+package dev.jxla.onnx;
+
+import com.google.protobuf.CodedInputStream;
+import dev.jxla.Bucketing;
+import dev.jxla.CompiledFunction;
+import dev.jxla.Jxla;
+import dev.jxla.Tensor;
+import dev.jxla.TensorScope;
+import dev.jxla.onnx.proto.Onnx.GraphProto;
+import dev.jxla.onnx.proto.Onnx.ModelProto;
+import dev.jxla.onnx.proto.Onnx.NodeProto;
+import dev.jxla.onnx.proto.Onnx.OperatorSetIdProto;
+import dev.jxla.onnx.proto.Onnx.TensorProto;
+import dev.jxla.onnx.proto.Onnx.ValueInfoProto;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.ArrayDeque;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * ONNX model import: {@link #load(Path)} parses a .onnx file (protobuf-java, the project's own
+ * onnx.proto), validates it and returns a {@link CompiledFunction} whose inputs are the graph
+ * inputs that are not initializers, in graph order, and whose outputs are the graph outputs.
+ *
+ * <p>Validation at load: a malformed or truncated file, a missing graph, an opset outside 7..27
+ * of the default domain (operator semantics as of opset 21; for the supported operators the
+ * versions of opsets 22-27 only widened type constraints), a node that uses an undefined value, an unsupported element type in an
+ * initializer, and every unsupported operator (all of them named in one message) throw an
+ * {@link OnnxException}. Tracing happens on the first call per input signature: initializers
+ * become captured constants, subgraphs of constants are folded, and graph inputs that feed
+ * shape-like operands (Reshape's shape, Slice's starts, ...) are static inputs whose values are
+ * part of the signature. Narrow integer types are widened (see {@link OnnxTensors}).
+ */
+public final class OnnxModel implements AutoCloseable {
+  /** Lowest and highest default-domain opset accepted. */
+  public static final int MIN_OPSET = 7;
+  public static final int MAX_OPSET = 27;
+
+  private final GraphProto graph;
+  private final int opset;
+  private final List<String> inputs = new ArrayList<>();
+  private final List<Integer> inputTypes = new ArrayList<>();
+  private final List<String> outputs = new ArrayList<>();
+  private final List<Integer> outputTypes = new ArrayList<>();
+  private final Map<String, Tensor> constants = new LinkedHashMap<>();
+  private final int[] staticInputs;
+  private volatile boolean closed;
+
+  private OnnxModel(ModelProto m, String source) {
+    if (!m.hasGraph()) {
+      throw new OnnxException(source + ": the model has no graph");
+    }
+    graph = m.getGraph();
+    int op = -1;
+    for (OperatorSetIdProto o : m.getOpsetImportList()) {
+      if (o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx")) {
+        op = (int) Math.min(Integer.MAX_VALUE, o.getVersion());
+      }
+    }
+    if (op < 0) {
+      throw new OnnxException(source + ": the model imports no opset of the default ONNX domain");
+    }
+    if (op < MIN_OPSET || op > MAX_OPSET) {
+      throw new OnnxException(source + ": opset " + op + " is not supported (supported: " + MIN_OPSET + " to " + MAX_OPSET + ")");
+    }
+    opset = op;
+    // every unsupported operator, by name, in one message
+    Set<String> unsupported = new TreeSet<>();
+    for (NodeProto n : graph.getNodeList()) {
+      String dom = n.getDomain();
+      if (!dom.isEmpty() && !dom.equals("ai.onnx")) {
+        unsupported.add(dom + "." + n.getOpType());
+      } else if (!OnnxOps.SUPPORTED.contains(n.getOpType())) {
+        unsupported.add(n.getOpType());
+      } else {
+        String why = OnnxOps.check(n, opset);
+        if (why != null) {
+          unsupported.add(why);
+        }
+      }
+    }
+    if (!unsupported.isEmpty()) {
+      throw new OnnxException(source + ": unsupported operator(s): " + String.join(", ", unsupported));
+    }
+    Set<String> inits = new HashSet<>();
+    for (TensorProto t : graph.getInitializerList()) {
+      inits.add(t.getName());
+    }
+    for (ValueInfoProto v : graph.getInputList()) {
+      if (!inits.contains(v.getName())) {
+        inputs.add(v.getName());
+        inputTypes.add(elemType(v, source + " input"));
+      }
+    }
+    for (ValueInfoProto v : graph.getOutputList()) {
+      outputs.add(v.getName());
+      outputTypes.add(elemType(v, source + " output"));
+    }
+    // every value is defined before use
+    Set<String> defined = new HashSet<>(inits);
+    defined.addAll(inputs);
+    defined.add("");
+    for (NodeProto n : graph.getNodeList()) {
+      for (String s : n.getInputList()) {
+        if (!defined.contains(s)) {
+          throw new OnnxException(source + ": " + OnnxAttrs.describe(n) + " uses '" + s + "', which no earlier node, input or initializer defines");
+        }
+      }
+      defined.addAll(n.getOutputList());
+    }
+    for (String o : outputs) {
+      if (!defined.contains(o)) {
+        throw new OnnxException(source + ": graph output '" + o + "' is never computed");
+      }
+    }
+    staticInputs = findStaticInputs();
+    // initializers: data tensors owned by the model, shared by every compiled signature
+    TensorScope.unscoped(() -> {
+      try {
+        for (TensorProto t : graph.getInitializerList()) {
+          constants.put(t.getName(), OnnxTensors.toTensor(OnnxTensors.decode(t, source + " initializer"), source));
+        }
+      } catch (RuntimeException e) {
+        close();
+        throw e;
+      }
+      return null;
+    });
+  }
+
+  private static int elemType(ValueInfoProto v, String what) {
+    int t = v.hasType() && v.getType().hasTensorType() ? v.getType().getTensorType().getElemType() : 0;
+    if (t != 0 && !OnnxTensors.supported(t)) {
+      throw new OnnxException(what + " '" + v.getName() + "': element type " + OnnxTensors.typeName(t) + " is not supported");
+    }
+    return t;
+  }
+
+  /** Graph inputs whose values must be known at trace time (they reach a shape-like operand). */
+  private int[] findStaticInputs() {
+    Map<String, NodeProto> producer = new HashMap<>();
+    for (NodeProto n : graph.getNodeList()) {
+      for (String o : n.getOutputList()) {
+        producer.put(o, n);
+      }
+    }
+    ArrayDeque<String> work = new ArrayDeque<>();
+    for (NodeProto n : graph.getNodeList()) {
+      for (int k : OnnxOps.staticInputs(n.getOpType(), opset)) {
+        if (k < n.getInputCount() && !n.getInput(k).isEmpty()) {
+          work.add(n.getInput(k));
+        }
+      }
+    }
+    Set<String> need = new HashSet<>();
+    while (!work.isEmpty()) {
+      String v = work.poll();
+      if (!need.add(v)) {
+        continue;
+      }
+      NodeProto p = producer.get(v);
+      if (p != null && !p.getOpType().equals("Shape") && !p.getOpType().equals("Size")) {
+        for (String s : p.getInputList()) {
+          if (!s.isEmpty()) {
+            work.add(s);
+          }
+        }
+      }
+    }
+    List<Integer> r = new ArrayList<>();
+    for (int i = 0; i < inputs.size(); i++) {
+      if (need.contains(inputs.get(i))) {
+        r.add(i);
+      }
+    }
+    return r.stream().mapToInt(Integer::intValue).toArray();
+  }
+
+  /** Parses and validates a model file. */
+  public static OnnxModel open(Path path) throws IOException {
+    if (path == null) {
+      throw new IllegalArgumentException("OnnxModel.open: path is null");
+    }
+    return parse(Files.readAllBytes(path), path.toString());
+  }
+
+  /** Parses and validates a serialized ModelProto. */
+  public static OnnxModel parse(byte[] bytes, String source) {
+    if (bytes == null) {
+      throw new IllegalArgumentException("OnnxModel.parse: bytes is null");
+    }
+    ModelProto m;
+    try {
+      CodedInputStream in = CodedInputStream.newInstance(bytes);
+      in.setRecursionLimit(64);
+      m = ModelProto.parseFrom(in);
+    } catch (IOException | RuntimeException e) {
+      throw new OnnxException(source + ": not a valid ONNX model (malformed or truncated protobuf: " + e.getMessage() + ")", e);
+    }
+    try {
+      return new OnnxModel(m, source);
+    } catch (OnnxException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new OnnxException(source + ": invalid ONNX model: " + e, e);
+    }
+  }
+
+  /** Loads a model as a compiled function (it owns the model's weights: close it when done). */
+  public static CompiledFunction load(Path path) throws IOException {
+    return open(path).compile(Bucketing.none());
+  }
+
+  /** Loads a model with shape bucketing of the batch dimension. */
+  public static CompiledFunction load(Path path, Bucketing bucketing) throws IOException {
+    return open(path).compile(bucketing);
+  }
+
+  /** A compiled function over this model; closing the function closes the model. */
+  public CompiledFunction compile(Bucketing bucketing) {
+    if (closed) {
+      throw new IllegalStateException("compile: the model is closed");
+    }
+    CompiledFunction f = Jxla.compile(this::trace, bucketing, staticInputs);
+    return f.closeWith(this);
+  }
+
+  private Tensor[] trace(Tensor[] in) {
+    if (in.length != inputs.size()) {
+      throw new IllegalArgumentException("the model takes " + inputs.size() + " inputs " + inputs + ", got " + in.length);
+    }
+    Map<String, Tensor> env = new HashMap<>(constants);
+    Set<String> known = new HashSet<>(constants.keySet());
+    for (int i = 0; i < in.length; i++) {
+      env.put(inputs.get(i), in[i]);
+    }
+    for (int i : staticInputs) {
+      known.add(inputs.get(i));
+    }
+    for (NodeProto n : graph.getNodeList()) {
+      Tensor[] args = new Tensor[n.getInputCount()];
+      boolean allKnown = true;
+      for (int k = 0; k < args.length; k++) {
+        String s = n.getInput(k);
+        args[k] = s.isEmpty() ? null : env.get(s);
+        if (!s.isEmpty() && !known.contains(s)) {
+          allKnown = false;
+        }
+      }
+      for (int k : OnnxOps.staticInputs(n.getOpType(), opset)) {
+        if (k < args.length && args[k] != null && !known.contains(n.getInput(k))) {
+          throw new OnnxException(OnnxAttrs.describe(n) + ": input " + k + " ('" + n.getInput(k)
+              + "') must be a constant (an initializer, a Constant or a value computed from them)");
+        }
+      }
+      Tensor[] out;
+      try {
+        out = OnnxOps.convert(n, args, opset);
+      } catch (OnnxException e) {
+        throw e;
+      } catch (RuntimeException e) {
+        throw new OnnxException(OnnxAttrs.describe(n) + ": " + e.getMessage(), e);
+      }
+      boolean isConst = allKnown || n.getOpType().equals("Shape") || n.getOpType().equals("Size");
+      for (int k = 0; k < n.getOutputCount(); k++) {
+        String name = n.getOutput(k);
+        if (name.isEmpty()) {
+          continue;
+        }
+        Tensor t = k < out.length ? out[k] : null;
+        if (t == null) {
+          throw new OnnxException(OnnxAttrs.describe(n) + ": output " + k + " ('" + name + "') is not supported");
+        }
+        if (isConst) {
+          t = t.materialized();  // constant folding: depends on constants only
+          known.add(name);
+        }
+        env.put(name, t);
+      }
+    }
+    Tensor[] r = new Tensor[outputs.size()];
+    for (int i = 0; i < r.length; i++) {
+      r[i] = env.get(outputs.get(i));
+    }
+    return r;
+  }
+
+  /** Names of the inputs the compiled function takes, in order. */
+  public List<String> inputNames() {
+    return Collections.unmodifiableList(inputs);
+  }
+
+  /** Names of the outputs, in order. */
+  public List<String> outputNames() {
+    return Collections.unmodifiableList(outputs);
+  }
+
+  /** ONNX element type code of output i (0 if the model does not declare it). */
+  public int outputType(int i) {
+    return outputTypes.get(i);
+  }
+
+  /** ONNX element type code of input i (0 if the model does not declare it). */
+  public int inputType(int i) {
+    return inputTypes.get(i);
+  }
+
+  /** The default-domain opset the model imports. */
+  public int opset() {
+    return opset;
+  }
+
+  /** Frees the initializer tensors. Idempotent. */
+  @Override
+  public void close() {
+    closed = true;
+    for (Tensor t : constants.values()) {
+      t.close();
+    }
+  }
+}

@@ -1,0 +1,124 @@
+// function.cpp - compiled functions: capture of traced IR with placeholder parameters,
+// binding of captured constants, exact and batch-padded calls.
+#include "runtime/function.h"
+#include <cstring>
+#include <unordered_set>
+#include "ir/error.h"
+#include "ir/graph.h"
+#include "runtime/compiler.h"
+#include "runtime/device.h"
+#include "runtime/executable.h"
+#include "runtime/metrics.h"
+
+namespace jxla {
+
+namespace {
+std::string sig_str(DType dt, const Shape& s) { return std::string(dtype_name(dt)) + shape_str(s); }
+}  // namespace
+
+Function::Function(const std::vector<NodeRef>& params, const std::vector<NodeRef>& outputs) {
+  if (outputs.empty()) invalid("function_create: a function needs at least one output");
+  std::unordered_set<const Node*> seen;
+  std::vector<const Node*> roots;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const NodeRef& p = params[i];
+    if (!p) invalid("function_create: parameter ", i, " is null");
+    if (!p->is_data())
+      invalid("function_create: parameter ", i, " (", sig_str(p->dtype, p->shape),
+              ") is a pending computation; parameters must be data tensors (placeholders)");
+    if (!seen.insert(p.get()).second) invalid("function_create: parameter ", i, " is passed twice");
+    roots.push_back(p.get());
+  }
+  dev_ = params.empty() ? outputs[0]->device : params[0]->device;
+  for (size_t i = 0; i < params.size(); ++i)
+    if (params[i]->device != dev_)
+      invalid("function_create: parameter ", i, " is on ", params[i]->device->name(), " but parameter 0 is on ", dev_->name());
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    if (!outputs[i]) invalid("function_create: output ", i, " is null");
+    if (outputs[i]->device != dev_)
+      invalid("function_create: output ", i, " is on ", outputs[i]->device->name(), " but the function runs on ", dev_->name());
+    roots.push_back(outputs[i].get());
+  }
+  // The parameters are the first roots and are leaves, so the depth-first order visits them
+  // first: the capture's data leaves are [params in caller order..., constants...], which is
+  // exactly the parameter numbering canonicalize() gives the graph.
+  Capture cap = capture(roots);
+  for (size_t i = 0; i < params.size(); ++i)
+    if (cap.data_leaves.at(i) != params[i].get()) internal("function_create: parameter order was not preserved");
+  for (size_t i = params.size(); i < cap.data_leaves.size(); ++i) consts_.push_back(cap.data_leaves[i]->data);
+  for (auto& p : params) params_.push_back({p->dtype, p->shape});
+  for (auto& o : outputs) outs_.push_back({o->dtype, o->shape});
+  int64_t t0 = now_ns();
+  Graph g = canonicalize(cap);
+  // drop the parameters that were roots only to fix their order
+  g.outputs.erase(g.outputs.begin(), g.outputs.begin() + static_cast<std::ptrdiff_t>(params.size()));
+  exe_ = compile_graph(std::move(g), dev_);
+  metric_record("CompileTime", static_cast<double>(now_ns() - t0));
+  counter_add("FunctionCompile");
+}
+
+void Function::check_input(size_t i, const Buffer& b, bool padded, int64_t* batch) const {
+  const FunctionSig& s = params_[i];
+  if (b.device != dev_)
+    invalid("function_call: input ", i, " is on ", b.device->name(), " but the function runs on ", dev_->name());
+  bool ok = b.dtype == s.dtype && b.shape.size() == s.shape.size();
+  for (size_t d = 0; ok && d < s.shape.size(); ++d)
+    ok = b.shape[d] == s.shape[d] || (padded && d == 0 && b.shape[0] <= s.shape[0]);
+  if (!ok)
+    invalid("function_call: input ", i, " is ", sig_str(b.dtype, b.shape), " but the function expects ",
+            sig_str(s.dtype, s.shape), padded ? " (the leading dimension may be smaller)" : "");
+  if (padded) {
+    if (s.shape.empty()) invalid("function_call: input ", i, " is a scalar; batch padding needs rank >= 1");
+    if (*batch < 0) *batch = b.shape[0];
+    else if (*batch != b.shape[0])
+      invalid("function_call: input ", i, " has batch ", b.shape[0], " but input 0 has batch ", *batch);
+  }
+}
+
+std::vector<BufferRef> Function::call(const std::vector<BufferRef>& inputs) const {
+  if (inputs.size() != params_.size())
+    invalid("function_call: ", inputs.size(), " inputs given, the function takes ", params_.size());
+  int64_t unused = -1;
+  for (size_t i = 0; i < inputs.size(); ++i) check_input(i, *inputs[i], false, &unused);
+  std::vector<BufferRef> all(inputs);
+  all.insert(all.end(), consts_.begin(), consts_.end());
+  int64_t t0 = now_ns();
+  std::vector<BufferRef> outs = exe_->run(all);
+  metric_record("ExecuteTime", static_cast<double>(now_ns() - t0));
+  return outs;
+}
+
+std::vector<BufferRef> Function::call_padded(const std::vector<BufferRef>& inputs) const {
+  if (inputs.size() != params_.size())
+    invalid("function_call: ", inputs.size(), " inputs given, the function takes ", params_.size());
+  if (params_.empty()) invalid("function_call: batch padding needs at least one input");
+  int64_t b = -1;
+  for (size_t i = 0; i < inputs.size(); ++i) check_input(i, *inputs[i], true, &b);
+  int64_t B = params_[0].shape[0];
+  for (auto& p : params_)
+    if (p.shape[0] != B) invalid("function_call: batch padding needs one leading dimension for all parameters");
+  if (b == B) return call(inputs);
+  std::vector<BufferRef> padded;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    BufferRef p = alloc_buffer(params_[i].dtype, params_[i].shape, dev_);
+    // rows [0, b) from the input, rows [b, B) zero: padding rows never reach the caller
+    std::memset(p->data, 0, static_cast<size_t>(p->nbytes));
+    if (inputs[i]->nbytes) std::memcpy(p->data, inputs[i]->data, static_cast<size_t>(inputs[i]->nbytes));
+    padded.push_back(std::move(p));
+  }
+  counter_add("BucketedCall");
+  std::vector<BufferRef> outs = call(padded);
+  for (auto& o : outs) {
+    if (o->shape.empty() || o->shape[0] != B) continue;
+    Shape s = o->shape;
+    s[0] = b;
+    BufferRef r = alloc_buffer(o->dtype, s, dev_);
+    if (r->nbytes) std::memcpy(r->data, o->data, static_cast<size_t>(r->nbytes));
+    o = std::move(r);
+  }
+  return outs;
+}
+
+std::string Function::describe() const { return exe_->describe(); }
+
+}  // namespace jxla
