@@ -21,8 +21,14 @@ public final class Main {
 
   private Main() {}
 
+  /** The static entry point of a command class. */
+  @FunctionalInterface
+  private interface Body {
+    void run(String[] args) throws Exception;
+  }
+
   /** A command whose entry point is a static {@code run(String[])} that prints to System.out. */
-  private static Command simple(String name, String summary, java.util.function.Consumer<String[]> body) {
+  private static Command simple(String name, String summary, Body body) {
     return new Command() {
       @Override
       public String name() {
@@ -35,8 +41,8 @@ public final class Main {
       }
 
       @Override
-      public int run(String[] args, PrintStream out) {
-        body.accept(args);
+      public int run(String[] args, PrintStream out) throws Exception {
+        body.run(args);
         return 0;
       }
     };
