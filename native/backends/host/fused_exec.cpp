@@ -34,6 +34,8 @@ class FusedExecutable final : public Executable {
         s.in.push_back(id.at(in));
         last_use_[id.at(in)] = static_cast<int>(k);
       }
+      if (ks[k].kind == Kernel::Single)
+        for (auto& x : ks[k].outputs.at(0)->inputs) s.node_in.push_back(id.at(x.get()));
       for (const Node* o : ks[k].outputs) {
         s.out.push_back(id.at(o));
         s.slot.push_back(ctx_.buffers.slot_of_kernel_output.at(flat++));
@@ -55,9 +57,22 @@ class FusedExecutable final : public Executable {
       const Step& s = steps_[k];
       std::vector<const Buffer*> in;
       in.reserve(s.in.size());
-      for (int i : s.in) in.push_back(vals[i].get());
+      for (int i : s.in) {
+        // constant leaves are inlined into fused kernels and have no kernel of their own:
+        // a reference (single) kernel that reads one gets it evaluated here
+        if (!vals[i] && g_.nodes[i]->info().kind == OpKind::Leaf && g_.nodes[i]->op != Op::Parameter)
+          vals[i] = ref_eval(*g_.nodes[i], {}, dev_);
+        if (!vals[i]) internal("fused executable: kernel ", k, " reads an unbound value %", i, " (", op_name(g_.nodes[i]->op), ")");
+        in.push_back(vals[i].get());
+      }
       if (!s.fused) {
-        vals[s.out[0]] = ref_eval(*g_.nodes[s.out[0]], in, dev_);
+        // kernel inputs are deduplicated (mul(p, p) reads p once): pass the node's operands
+        std::vector<const Buffer*> operands;
+        for (int i : s.node_in) {
+          if (!vals[i]) internal("fused executable: kernel ", k, " reads an unbound value %", i);
+          operands.push_back(vals[i].get());
+        }
+        vals[s.out[0]] = ref_eval(*g_.nodes[s.out[0]], operands, dev_);
       } else {
         std::vector<Buffer*> out;
         for (size_t j = 0; j < s.out.size(); ++j) {
@@ -95,6 +110,7 @@ class FusedExecutable final : public Executable {
     const Kernel* kernel = nullptr;
     std::shared_ptr<FusedKernel> fused;
     std::vector<int> in, out, slot;
+    std::vector<int> node_in;  // single kernels: the node's operands in order (may repeat)
   };
   Graph g_;
   CompileContext ctx_;

@@ -444,7 +444,11 @@ std::vector<BufferRef> ref_run(const Graph& g, const std::vector<BufferRef>& par
     const Node* n = g.nodes[i].get();
     if (n->op == Op::Parameter) { val[n] = params.at(static_cast<size_t>(n->attrs.get_int("parameter", "index"))); continue; }
     std::vector<const Buffer*> in;
-    for (auto& x : n->inputs) in.push_back(val.at(x.get()).get());
+    for (auto& x : n->inputs) {
+      const Buffer* b = val.at(x.get()).get();
+      if (!b) internal("ref_run: node %", i, " (", op_name(n->op), ") has an unbound input (", op_name(x->op), ")");
+      in.push_back(b);
+    }
     val[n] = ref_eval(*n, in, dev);
     for (auto& x : n->inputs) {
       auto it = last.find(x.get());
