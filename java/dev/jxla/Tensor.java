@@ -361,6 +361,10 @@ public final class Tensor implements AutoCloseable {
       case BOOL:
         s = scalar(v != 0);
         break;
+      case BF16:
+      case F16:
+        s = scalar(v, dt);  // rounded once from v; an f32 scalar would promote the result to f32
+        break;
       default:
         s = scalar((float) v);
         break;

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -117,6 +118,45 @@ final class OpFixtureTest {
       assertEquals(want.dtype, got.dtype, c.id + ": dtype");
       assertArrayEquals(want.shape, got.shape, c.id + ": shape");
       compare(c, want, got);
+      if (c.call.equals("to")) {
+        readersConvert(c, in[0], want);
+      }
+    }
+  }
+
+  /** The array readers convert with the same rules as the convert op. */
+  static void readersConvert(Fixtures.Case c, Tensor x, Fixtures.Spec want) {
+    int n = want.size();
+    switch (want.dtype) {
+      case F32: {
+        float[] a = x.toFloatArray();
+        double[] d = new double[n];
+        for (int k = 0; k < n; k++) {
+          d[k] = a[k];
+        }
+        compare(c, want, new Fixtures.Spec(want.dtype, want.shape, d, null));
+        break;
+      }
+      case F64:
+        compare(c, want, new Fixtures.Spec(want.dtype, want.shape, x.toDoubleArray(), null));
+        break;
+      case S32:
+        compare(c, want, new Fixtures.Spec(want.dtype, want.shape, null, Arrays.stream(x.toIntArray()).asLongStream().toArray()));
+        break;
+      case S64:
+        compare(c, want, new Fixtures.Spec(want.dtype, want.shape, null, x.toLongArray()));
+        break;
+      case BOOL: {
+        boolean[] b = x.toBooleanArray();
+        long[] v = new long[n];
+        for (int k = 0; k < n; k++) {
+          v[k] = b[k] ? 1 : 0;
+        }
+        compare(c, want, new Fixtures.Spec(want.dtype, want.shape, null, v));
+        break;
+      }
+      default:
+        break;  // no Java array type for bf16/f16
     }
   }
 
@@ -193,6 +233,19 @@ final class OpFixtureTest {
         return c.call.equals("rand") ? Tensor.rand(rng, c.dtypeArg("dtype"), c.longsArg("shape"))
             : Tensor.randn(rng, c.dtypeArg("dtype"), c.longsArg("shape"));
       }
+      case "arange_range":
+        return Tensor.arange(c.doubleArg("start"), c.doubleArg("end"), c.doubleArg("step"), c.dtypeArg("dtype"));
+      case "add_scalar": return x.add(c.doubleArg("value"));
+      case "sub_scalar": return x.sub(c.doubleArg("value"));
+      case "mul_scalar": return x.mul(c.doubleArg("value"));
+      case "div_scalar": return x.div(c.doubleArg("value"));
+      case "pow_scalar": return x.pow(c.doubleArg("value"));
+      case "max_scalar": return x.max(c.doubleArg("value"));
+      case "min_scalar": return x.min(c.doubleArg("value"));
+      case "eq_scalar": return x.eq(c.doubleArg("value"));
+      case "lt_scalar": return x.lt(c.doubleArg("value"));
+      case "gt_scalar": return x.gt(c.doubleArg("value"));
+      case "clamp_scalar": return x.clamp(c.doubleArg("lo"), c.doubleArg("hi"));
       case "neg": return x.neg();
       case "abs": return x.abs();
       case "exp": return x.exp();
