@@ -17,7 +17,7 @@ import org.bytedeco.javacpp.Pointer;
 public final class TensorRef extends Pointer {
   static final int CHECK_EVERY = 1024;
   private static final Object LOCK = new Object();
-  private static int sinceCheck;
+  private static int sinceCheck;  // racy on purpose: an approximate count is enough
   private static long threshold = Long.getLong("jxla.gcThresholdBytes", Runtime.getRuntime().maxMemory());
   private static long nextGcAt = threshold;
   private static boolean gcRequested;
@@ -48,10 +48,13 @@ public final class TensorRef extends Pointer {
   }
 
   private static void pressureCheck() {
+    if (++sinceCheck < CHECK_EVERY) {
+      return;  // the traced-op fast path takes no lock
+    }
     boolean gc = false;
     synchronized (LOCK) {
-      if (++sinceCheck < CHECK_EVERY) {
-        return;
+      if (sinceCheck < CHECK_EVERY) {
+        return;  // another thread just did the check
       }
       sinceCheck = 0;
       long live = Native.liveBytes();
