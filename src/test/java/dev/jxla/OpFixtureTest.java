@@ -160,6 +160,21 @@ final class OpFixtureTest {
     }
   }
 
+  /**
+   * Transcendental f32 ops also run in the host's fused kernels (the default), which compute in
+   * single precision rather than in double with one final rounding: glibc's f32 erfcf/expf/tanhf
+   * are within 2 ulp, and the gelu forms add up to three roundings of 0.5 ulp (multiplies, the
+   * division), so these ops are allowed 4 ulp in f32. Every other case keeps the fixture's k.
+   */
+  static final java.util.Set<String> F32_FUSED_TRANSCENDENTAL = java.util.Set.of("gelu", "gelu_tanh");
+
+  static int ulps(Fixtures.Case c, DType dt) {
+    if (dt == DType.F32 && c.tolUlps > 0 && c.ops.stream().anyMatch(F32_FUSED_TRANSCENDENTAL::contains)) {
+      return Math.max(c.tolUlps, 4);
+    }
+    return c.tolUlps;
+  }
+
   static void compare(Fixtures.Case c, Fixtures.Spec want, Fixtures.Spec got) {
     StringBuilder bad = new StringBuilder();
     int nbad = 0;
@@ -173,7 +188,7 @@ final class OpFixtureTest {
         if (Double.isNaN(e) || Double.isInfinite(e) || c.tolUlps == 0) {
           ok = Double.isNaN(e) ? Double.isNaN(a) : a == e;
         } else {
-          tol = c.tolUlps * unit(want.dtype, Math.max(Math.abs(e), c.tolFloor));
+          tol = ulps(c, want.dtype) * unit(want.dtype, Math.max(Math.abs(e), c.tolFloor));
           ok = Math.abs(a - e) <= tol;
         }
         g = Double.toString(a);
