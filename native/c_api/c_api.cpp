@@ -47,7 +47,7 @@ namespace {
 jxla_tensor_t H(TensorImpl* t) { return reinterpret_cast<jxla_tensor_t>(t); }
 
 jxla_tensor_t new_tensor(NodeRef n) {
-  counter_add("LazyTracing");
+  count_lazy_trace();
   return H(tensor_new(std::move(n)));
 }
 

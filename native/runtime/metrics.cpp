@@ -1,6 +1,7 @@
 // metrics.cpp - metrics storage and the PyTorch/XLA-style report.
 #include "runtime/metrics.h"
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -87,6 +88,18 @@ void metric_record(const std::string& name, double value, MetricUnit unit) {
   else { m.ring[m.next] = value; m.next = (m.next + 1) % kSamples; }
 }
 
+namespace {
+// LazyTracing is bumped once per traced op: an atomic, folded into the map when read, keeps the
+// trace path free of the registry lock and of a string allocation.
+std::atomic<int64_t> g_lazy_tracing{0};
+void fold_fast_counters(Registry& r) {
+  int64_t v = g_lazy_tracing.exchange(0);
+  if (v) r.counters["LazyTracing"] += v;
+}
+}  // namespace
+
+void count_lazy_trace() { g_lazy_tracing.fetch_add(1, std::memory_order_relaxed); }
+
 void counter_add(const std::string& name, int64_t delta) {
   Registry& r = reg();
   std::lock_guard<std::mutex> g(r.mu);
@@ -96,6 +109,7 @@ void counter_add(const std::string& name, int64_t delta) {
 int64_t counter_get(const std::string& name) {
   Registry& r = reg();
   std::lock_guard<std::mutex> g(r.mu);
+  fold_fast_counters(r);
   auto it = r.counters.find(name);
   return it == r.counters.end() ? 0 : it->second;
 }
@@ -103,6 +117,7 @@ int64_t counter_get(const std::string& name) {
 std::string metrics_report(bool short_form) {
   Registry& r = reg();
   std::lock_guard<std::mutex> g(r.mu);
+  fold_fast_counters(r);
   std::string out;
   if (short_form) {
     // PyTorch/XLA's short report: the metrics and counters that explain a slow step
@@ -124,6 +139,7 @@ std::string metrics_report(bool short_form) {
 void metrics_clear() {
   Registry& r = reg();
   std::lock_guard<std::mutex> g(r.mu);
+  g_lazy_tracing.store(0);
   r.metrics.clear();
   r.counters.clear();
 }

@@ -12,6 +12,8 @@ enum class MetricUnit { Nanos, Bytes, Count };
 void metric_record(const std::string& name, double value, MetricUnit unit = MetricUnit::Nanos);
 void counter_add(const std::string& name, int64_t delta = 1);
 int64_t counter_get(const std::string& name);
+// The LazyTracing counter, lock-free (called once per traced op).
+void count_lazy_trace();
 std::string metrics_report(bool short_form);
 void metrics_clear();
 int64_t now_ns();
