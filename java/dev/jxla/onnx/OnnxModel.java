@@ -248,13 +248,13 @@ public final class OnnxModel implements AutoCloseable {
     }
     for (NodeProto n : graph.getNodeList()) {
       Tensor[] args = new Tensor[n.getInputCount()];
+      boolean[] argKnown = new boolean[args.length];
       boolean allKnown = true;
       for (int k = 0; k < args.length; k++) {
         String s = n.getInput(k);
         args[k] = s.isEmpty() ? null : env.get(s);
-        if (!s.isEmpty() && !known.contains(s)) {
-          allKnown = false;
-        }
+        argKnown[k] = s.isEmpty() || known.contains(s);
+        allKnown &= argKnown[k];
       }
       for (int k : OnnxOps.staticInputs(n.getOpType(), opset)) {
         if (k < args.length && args[k] != null && !known.contains(n.getInput(k))) {
@@ -264,7 +264,7 @@ public final class OnnxModel implements AutoCloseable {
       }
       Tensor[] out;
       try {
-        out = OnnxOps.convert(n, args, opset);
+        out = OnnxOps.convert(n, args, argKnown, opset);
       } catch (OnnxException e) {
         throw e;
       } catch (RuntimeException e) {

@@ -14,13 +14,14 @@ import java.util.Arrays;
 final class OnnxNn {
   private OnnxNn() {}
 
-  static Tensor[] convert(String op, OnnxAttrs a, NodeProto n, Tensor[] in, int opset) {
+  static Tensor[] convert(String op, OnnxAttrs a, NodeProto n, Tensor[] in, boolean[] known, int opset) {
     Tensor x = in[0];
     switch (op) {
       case "MatMul": return OnnxOps.one(x.matmul(in[1]));
       case "Gemm": {
-        Tensor A = a.i("transA", 0) != 0 ? x.transpose(0, 1) : x;
-        Tensor B = a.i("transB", 0) != 0 ? in[1].transpose(0, 1) : in[1];
+        // a constant operand is transposed once, at trace time, not on every call
+        Tensor A = a.i("transA", 0) != 0 ? constIf(x.transpose(0, 1), known[0]) : x;
+        Tensor B = a.i("transB", 0) != 0 ? constIf(in[1].transpose(0, 1), known[1]) : in[1];
         double alpha = a.f("alpha", 1f), beta = a.f("beta", 1f);
         Tensor y = A.matmul(B);
         if (alpha != 1) {
@@ -88,6 +89,10 @@ final class OnnxNn {
       default:
         throw a.error("operator " + op + " is not supported");
     }
+  }
+
+  private static Tensor constIf(Tensor t, boolean isConst) {
+    return isConst ? t.materialized() : t;
   }
 
   private static long[] channelShape(int rank, long c) {

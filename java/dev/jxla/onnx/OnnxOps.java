@@ -164,8 +164,12 @@ final class OnnxOps {
 
   // ------------------------------------------------------------------ conversion
 
-  /** Records node {@code n}; returns one tensor per output (null for outputs it does not make). */
-  static Tensor[] convert(NodeProto n, Tensor[] in, int opset) {
+  /**
+   * Records node {@code n}; returns one tensor per output (null for outputs it does not make).
+   * {@code known[i]} says input i is a constant (importers may pre-compute on it, e.g. transpose
+   * a weight once at trace time instead of on every call).
+   */
+  static Tensor[] convert(NodeProto n, Tensor[] in, boolean[] known, int opset) {
     OnnxAttrs a = new OnnxAttrs(n);
     String op = n.getOpType();
     Tensor x = in.length > 0 ? in[0] : null;
@@ -456,7 +460,7 @@ final class OnnxOps {
         return one(reduce(op, x, axes, keep));
       }
       default:
-        return OnnxNn.convert(op, a, n, in, opset);
+        return OnnxNn.convert(op, a, n, in, known, opset);
     }
   }
 
