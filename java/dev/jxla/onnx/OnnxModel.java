@@ -138,6 +138,9 @@ public final class OnnxModel implements AutoCloseable {
   }
 
   private static int elemType(ValueInfoProto v, String what) {
+    if (v.hasType() && !v.getType().hasTensorType()) {
+      throw new OnnxException(what + " '" + v.getName() + "' is not a tensor (sequence, map and optional types are not supported)");
+    }
     int t = v.hasType() && v.getType().hasTensorType() ? v.getType().getTensorType().getElemType() : 0;
     if (t != 0 && !OnnxTensors.supported(t)) {
       throw new OnnxException(what + " '" + v.getName() + "': element type " + OnnxTensors.typeName(t) + " is not supported");

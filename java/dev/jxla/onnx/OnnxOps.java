@@ -38,28 +38,9 @@ final class OnnxOps {
       case "Pad":
         String mode = a.s("mode", "constant");
         return mode.equals("constant") ? null : "Pad(mode=" + mode + ")";
-      case "MaxPool":
-        if (n.getOutputCount() > 1 && !n.getOutput(1).isEmpty()) {
-          return "MaxPool(with Indices output)";
-        }
-        for (long d : a.ints("dilations", new long[0])) {
-          if (d != 1) {
-            return "MaxPool(dilations)";
-          }
-        }
-        return null;
-      case "AveragePool":
-        for (long d : a.ints("dilations", new long[0])) {
-          if (d != 1) {
-            return "AveragePool(dilations)";
-          }
-        }
-        return null;
       case "BatchNormalization":
-        if (a.i("training_mode", 0) != 0 || (n.getOutputCount() > 1 && !n.getOutput(1).isEmpty())) {
-          return "BatchNormalization(training mode)";
-        }
-        return null;
+        // training mode (opset 14+) returns the updated running statistics; older saved_* outputs are not supported
+        return n.getOutputCount() > 3 && !n.getOutput(3).isEmpty() ? "BatchNormalization(saved_mean/saved_var outputs)" : null;
       case "Cast":
         return OnnxTensors.supported((int) a.i("to", 0)) ? null : "Cast(to=" + OnnxTensors.typeName((int) a.i("to", 0)) + ")";
       case "Constant":
