@@ -52,6 +52,8 @@ public final class OnnxModel implements AutoCloseable {
   private final List<String> outputs = new ArrayList<>();
   private final List<Integer> outputTypes = new ArrayList<>();
   private final Map<String, Tensor> constants = new LinkedHashMap<>();
+  /** Values folded from initializers only: computed by the first trace, shared by all signatures. */
+  private final Map<String, Tensor> folded = new HashMap<>();
   private final int[] staticInputs;
   private volatile boolean closed;
 
@@ -243,21 +245,34 @@ public final class OnnxModel implements AutoCloseable {
     }
     Map<String, Tensor> env = new HashMap<>(constants);
     Set<String> known = new HashSet<>(constants.keySet());
+    // pure: depends on initializers and Constant nodes only (not on static inputs or shapes)
+    Set<String> pure = new HashSet<>(constants.keySet());
     for (int i = 0; i < in.length; i++) {
       env.put(inputs.get(i), in[i]);
     }
     for (int i : staticInputs) {
       known.add(inputs.get(i));
     }
-    for (NodeProto n : graph.getNodeList()) {
+    for (NodeProto node : graph.getNodeList()) {
+      NodeProto n = node;
       Tensor[] args = new Tensor[n.getInputCount()];
       boolean[] argKnown = new boolean[args.length];
-      boolean allKnown = true;
+      boolean allKnown = true, allPure = true;
       for (int k = 0; k < args.length; k++) {
         String s = n.getInput(k);
         args[k] = s.isEmpty() ? null : env.get(s);
         argKnown[k] = s.isEmpty() || known.contains(s);
         allKnown &= argKnown[k];
+        allPure &= s.isEmpty() || pure.contains(s);
+      }
+      if (allPure && reuseFolded(n, env, known, pure)) {
+        continue;
+      }
+      if (n.getOpType().equals("Gemm") && args.length > 1 && pure.contains(n.getInput(1)) && new OnnxAttrs(n).i("transB", 0) != 0) {
+        // a weight stored [out, in] (PyTorch's export) is transposed once per model, not per call or signature
+        args[1] = foldedTranspose(n.getInput(1), args[1]);
+        n = n.toBuilder().clearAttribute().addAllAttribute(n.getAttributeList().stream()
+            .filter(at -> !at.getName().equals("transB")).toList()).build();
       }
       for (int k : OnnxOps.staticInputs(n.getOpType(), opset)) {
         if (k < args.length && args[k] != null && !known.contains(n.getInput(k))) {
@@ -286,6 +301,13 @@ public final class OnnxModel implements AutoCloseable {
         if (isConst) {
           t = t.materialized();  // constant folding: depends on constants only
           known.add(name);
+          if (allPure) {
+            pure.add(name);
+            Tensor keep = t;
+            synchronized (folded) {
+              folded.put(name, TensorScope.unscoped(() -> keep.to(keep.device())));  // shares the buffer
+            }
+          }
         }
         env.put(name, t);
       }
@@ -295,6 +317,37 @@ public final class OnnxModel implements AutoCloseable {
       r[i] = env.get(outputs.get(i));
     }
     return r;
+  }
+
+  private Tensor foldedTranspose(String name, Tensor w) {
+    String key = name + "#transposed";
+    synchronized (folded) {
+      Tensor t = folded.get(key);
+      if (t == null) {
+        t = TensorScope.unscoped(() -> w.transpose(0, 1).materialized());
+        folded.put(key, t);
+      }
+      return t;
+    }
+  }
+
+  /** Binds the outputs of a pure node folded by an earlier trace; false if not folded yet. */
+  private boolean reuseFolded(NodeProto n, Map<String, Tensor> env, Set<String> known, Set<String> pure) {
+    synchronized (folded) {
+      for (String o : n.getOutputList()) {
+        if (!o.isEmpty() && !folded.containsKey(o)) {
+          return false;
+        }
+      }
+      for (String o : n.getOutputList()) {
+        if (!o.isEmpty()) {
+          env.put(o, folded.get(o));
+          known.add(o);
+          pure.add(o);
+        }
+      }
+      return true;
+    }
   }
 
   /** Names of the inputs the compiled function takes, in order. */
@@ -328,6 +381,12 @@ public final class OnnxModel implements AutoCloseable {
     closed = true;
     for (Tensor t : constants.values()) {
       t.close();
+    }
+    synchronized (folded) {
+      for (Tensor t : folded.values()) {
+        t.close();
+      }
+      folded.clear();
     }
   }
 }
