@@ -56,6 +56,7 @@ public final class OnnxModel implements AutoCloseable {
   private final Map<String, Tensor> folded = new HashMap<>();
   private final int[] staticInputs;
   private volatile boolean closed;
+  private boolean compiled;
 
   private OnnxModel(ModelProto m, String source) {
     if (!m.hasGraph()) {
@@ -230,11 +231,18 @@ public final class OnnxModel implements AutoCloseable {
     return open(path).compile(bucketing);
   }
 
-  /** A compiled function over this model; closing the function closes the model. */
-  public CompiledFunction compile(Bucketing bucketing) {
+  /**
+   * The compiled function over this model. The function owns the model (closing it closes the
+   * model), so a model compiles once; open the file again for a second function.
+   */
+  public synchronized CompiledFunction compile(Bucketing bucketing) {
     if (closed) {
       throw new IllegalStateException("compile: the model is closed");
     }
+    if (compiled) {
+      throw new IllegalStateException("compile: this model already has its compiled function; open it again for another");
+    }
+    compiled = true;
     CompiledFunction f = Jxla.compile(this::trace, bucketing, staticInputs);
     return f.closeWith(this);
   }

@@ -92,6 +92,7 @@ class OnnxModelTest {
     try (OnnxModel m = OnnxModel.parse(model(13, "Neg", "Exp").toByteArray(), "m");
          CompiledFunction f = m.compile(Bucketing.none())) {
       assertEquals(1, m.inputNames().size());
+      assertThrows(IllegalStateException.class, () -> m.compile(Bucketing.none()));
       assertArrayEquals(new float[] {(float) Math.exp(-1), 1f}, f.call(new float[] {1, 0}, 2), 1e-7f);
     }
     ModelProto bad = model(13, "Neg").toBuilder().setGraph(model(13, "Neg").getGraph().toBuilder()
