@@ -45,6 +45,7 @@ uint16_t f64_to_f16(double d) {
   double a = std::fabs(d);
   if (std::isinf(a)) return static_cast<uint16_t>(sign | 0x7c00);
   if (a >= 65520.0) return static_cast<uint16_t>(sign | 0x7c00);  // rounds to inf
+  if (a == 0) return sign;  // frexp(0) gives e = 0, which the normal path below would mangle
   int e;
   std::frexp(a, &e);  // a = m * 2^e, m in [0.5, 1)
   int exp = e - 1;    // a = 1.x * 2^exp

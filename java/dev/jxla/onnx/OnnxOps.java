@@ -232,7 +232,20 @@ final class OnnxOps {
         }
         return one(r);
       }
-      case "Cast": return one(x.to(OnnxTensors.dtypeOf((int) a.i("to", 0), a.where())));
+      case "Cast": {
+        int to = (int) a.i("to", 0);
+        int bits = OnnxTensors.subByteBits(to);
+        if (bits > 0) {
+          // 4-/2-bit integers: round half to even, then wrap around (two's complement), as the
+          // ONNX node tests expect (FLOAT -9 -> INT4 7, FLOAT -3 -> UINT2 1)
+          Tensor v = (x.dtype().isFloatingPoint() ? x.round() : x).to(DType.S64);
+          Tensor mask = Tensor.scalar((1L << bits) - 1);
+          boolean signed = to == OnnxTensors.INT4 || to == OnnxTensors.INT2;
+          Tensor w = signed ? v.add((double) (1L << (bits - 1))).and(mask).sub((double) (1L << (bits - 1))) : v.and(mask);
+          return one(w.to(DType.S32));
+        }
+        return one(x.to(OnnxTensors.dtypeOf(to, a.where())));
+      }
       case "CastLike": return one(x.to(in[1].dtype()));
 
       case "Reshape": {
