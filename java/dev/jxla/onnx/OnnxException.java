@@ -5,7 +5,7 @@ package dev.jxla.onnx;
  * attribute, opset or element type. The message names the node, the operator and the value
  * at fault (and, for unsupported operators, every one of them).
  */
-public class OnnxException extends IllegalArgumentException {
+public final class OnnxException extends IllegalArgumentException {
   private static final long serialVersionUID = 1L;
 
   /** An import error with a message. */

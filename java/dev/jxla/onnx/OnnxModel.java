@@ -52,8 +52,11 @@ public final class OnnxModel implements AutoCloseable {
   private final List<String> outputs = new ArrayList<>();
   private final List<Integer> outputTypes = new ArrayList<>();
   private final Map<String, Tensor> constants = new LinkedHashMap<>();
+  /** Values folded from initializers only: computed by the first trace, shared by all signatures. */
+  private final Map<String, Tensor> folded = new HashMap<>();
   private final int[] staticInputs;
   private volatile boolean closed;
+  private boolean compiled;
 
   private OnnxModel(ModelProto m, String source) {
     if (!m.hasGraph()) {
@@ -138,6 +141,9 @@ public final class OnnxModel implements AutoCloseable {
   }
 
   private static int elemType(ValueInfoProto v, String what) {
+    if (v.hasType() && !v.getType().hasTensorType()) {
+      throw new OnnxException(what + " '" + v.getName() + "' is not a tensor (sequence, map and optional types are not supported)");
+    }
     int t = v.hasType() && v.getType().hasTensorType() ? v.getType().getTensorType().getElemType() : 0;
     if (t != 0 && !OnnxTensors.supported(t)) {
       throw new OnnxException(what + " '" + v.getName() + "': element type " + OnnxTensors.typeName(t) + " is not supported");
@@ -225,11 +231,18 @@ public final class OnnxModel implements AutoCloseable {
     return open(path).compile(bucketing);
   }
 
-  /** A compiled function over this model; closing the function closes the model. */
-  public CompiledFunction compile(Bucketing bucketing) {
+  /**
+   * The compiled function over this model. The function owns the model (closing it closes the
+   * model), so a model compiles once; open the file again for a second function.
+   */
+  public synchronized CompiledFunction compile(Bucketing bucketing) {
     if (closed) {
       throw new IllegalStateException("compile: the model is closed");
     }
+    if (compiled) {
+      throw new IllegalStateException("compile: this model already has its compiled function; open it again for another");
+    }
+    compiled = true;
     CompiledFunction f = Jxla.compile(this::trace, bucketing, staticInputs);
     return f.closeWith(this);
   }
@@ -240,21 +253,34 @@ public final class OnnxModel implements AutoCloseable {
     }
     Map<String, Tensor> env = new HashMap<>(constants);
     Set<String> known = new HashSet<>(constants.keySet());
+    // pure: depends on initializers and Constant nodes only (not on static inputs or shapes)
+    Set<String> pure = new HashSet<>(constants.keySet());
     for (int i = 0; i < in.length; i++) {
       env.put(inputs.get(i), in[i]);
     }
     for (int i : staticInputs) {
       known.add(inputs.get(i));
     }
-    for (NodeProto n : graph.getNodeList()) {
+    for (NodeProto node : graph.getNodeList()) {
+      NodeProto n = node;
       Tensor[] args = new Tensor[n.getInputCount()];
-      boolean allKnown = true;
+      boolean[] argKnown = new boolean[args.length];
+      boolean allKnown = true, allPure = true;
       for (int k = 0; k < args.length; k++) {
         String s = n.getInput(k);
         args[k] = s.isEmpty() ? null : env.get(s);
-        if (!s.isEmpty() && !known.contains(s)) {
-          allKnown = false;
-        }
+        argKnown[k] = s.isEmpty() || known.contains(s);
+        allKnown &= argKnown[k];
+        allPure &= s.isEmpty() || pure.contains(s);
+      }
+      if (allPure && reuseFolded(n, env, known, pure)) {
+        continue;
+      }
+      if (n.getOpType().equals("Gemm") && args.length > 1 && pure.contains(n.getInput(1)) && new OnnxAttrs(n).i("transB", 0) != 0) {
+        // a weight stored [out, in] (PyTorch's export) is transposed once per model, not per call or signature
+        args[1] = foldedTranspose(n.getInput(1), args[1]);
+        n = n.toBuilder().clearAttribute().addAllAttribute(n.getAttributeList().stream()
+            .filter(at -> !at.getName().equals("transB")).toList()).build();
       }
       for (int k : OnnxOps.staticInputs(n.getOpType(), opset)) {
         if (k < args.length && args[k] != null && !known.contains(n.getInput(k))) {
@@ -264,7 +290,7 @@ public final class OnnxModel implements AutoCloseable {
       }
       Tensor[] out;
       try {
-        out = OnnxOps.convert(n, args, opset);
+        out = OnnxOps.convert(n, args, argKnown, opset);
       } catch (OnnxException e) {
         throw e;
       } catch (RuntimeException e) {
@@ -283,6 +309,13 @@ public final class OnnxModel implements AutoCloseable {
         if (isConst) {
           t = t.materialized();  // constant folding: depends on constants only
           known.add(name);
+          if (allPure) {
+            pure.add(name);
+            Tensor keep = t;
+            synchronized (folded) {
+              folded.put(name, TensorScope.unscoped(() -> keep.to(keep.device())));  // shares the buffer
+            }
+          }
         }
         env.put(name, t);
       }
@@ -292,6 +325,37 @@ public final class OnnxModel implements AutoCloseable {
       r[i] = env.get(outputs.get(i));
     }
     return r;
+  }
+
+  private Tensor foldedTranspose(String name, Tensor w) {
+    String key = name + "#transposed";
+    synchronized (folded) {
+      Tensor t = folded.get(key);
+      if (t == null) {
+        t = TensorScope.unscoped(() -> w.transpose(0, 1).materialized());
+        folded.put(key, t);
+      }
+      return t;
+    }
+  }
+
+  /** Binds the outputs of a pure node folded by an earlier trace; false if not folded yet. */
+  private boolean reuseFolded(NodeProto n, Map<String, Tensor> env, Set<String> known, Set<String> pure) {
+    synchronized (folded) {
+      for (String o : n.getOutputList()) {
+        if (!o.isEmpty() && !folded.containsKey(o)) {
+          return false;
+        }
+      }
+      for (String o : n.getOutputList()) {
+        if (!o.isEmpty()) {
+          env.put(o, folded.get(o));
+          known.add(o);
+          pure.add(o);
+        }
+      }
+      return true;
+    }
   }
 
   /** Names of the inputs the compiled function takes, in order. */
@@ -325,6 +389,12 @@ public final class OnnxModel implements AutoCloseable {
     closed = true;
     for (Tensor t : constants.values()) {
       t.close();
+    }
+    synchronized (folded) {
+      for (Tensor t : folded.values()) {
+        t.close();
+      }
+      folded.clear();
     }
   }
 }

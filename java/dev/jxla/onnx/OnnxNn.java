@@ -14,13 +14,14 @@ import java.util.Arrays;
 final class OnnxNn {
   private OnnxNn() {}
 
-  static Tensor[] convert(String op, OnnxAttrs a, NodeProto n, Tensor[] in, int opset) {
+  static Tensor[] convert(String op, OnnxAttrs a, NodeProto n, Tensor[] in, boolean[] known, int opset) {
     Tensor x = in[0];
     switch (op) {
       case "MatMul": return OnnxOps.one(x.matmul(in[1]));
       case "Gemm": {
-        Tensor A = a.i("transA", 0) != 0 ? x.transpose(0, 1) : x;
-        Tensor B = a.i("transB", 0) != 0 ? in[1].transpose(0, 1) : in[1];
+        // a constant operand is transposed once, at trace time, not on every call
+        Tensor A = a.i("transA", 0) != 0 ? constIf(x.transpose(0, 1), known[0]) : x;
+        Tensor B = a.i("transB", 0) != 0 ? constIf(in[1].transpose(0, 1), known[1]) : in[1];
         double alpha = a.f("alpha", 1f), beta = a.f("beta", 1f);
         Tensor y = A.matmul(B);
         if (alpha != 1) {
@@ -32,7 +33,10 @@ final class OnnxNn {
         return OnnxOps.one(y);
       }
       case "Conv": return OnnxOps.one(conv(a, in));
-      case "MaxPool": case "AveragePool": return new Tensor[] {pool(a, x, op.equals("MaxPool")), null};
+      case "MaxPool": case "AveragePool": {
+        boolean indices = op.equals("MaxPool") && n.getOutputCount() > 1 && !n.getOutput(1).isEmpty();
+        return indices ? poolIndices(a, x) : new Tensor[] {pool(a, x, op.equals("MaxPool")), null};
+      }
       case "GlobalAveragePool": case "GlobalMaxPool": {
         int r = x.rank();
         int[] axes = new int[r - 2];
@@ -45,6 +49,23 @@ final class OnnxNn {
         double eps = a.f("epsilon", 1e-5f);
         long[] cs = channelShape(x.rank(), x.shape()[1]);
         Tensor scale = in[1].reshape(cs), bias = in[2].reshape(cs), mean = in[3].reshape(cs), var = in[4].reshape(cs);
+        if (a.i("training_mode", 0) != 0) {
+          // batch statistics (biased variance) and the updated running statistics (opset 14+)
+          int[] axes = new int[x.rank() - 1];
+          for (int i = 0, k = 0; i < x.rank(); i++) {
+            if (i != 1) {
+              axes[k++] = i;
+            }
+          }
+          double mom = a.f("momentum", 0.9f);
+          Tensor bm = x.mean(true, axes);
+          Tensor d = x.sub(bm);
+          Tensor bv = d.mul(d).mean(true, axes);
+          Tensor y = d.mul(bv.add(eps).rsqrt().mul(scale)).add(bias);
+          Tensor rm = in[3].mul(mom).add(bm.reshape(in[3].shape()).mul(1 - mom));
+          Tensor rv = in[4].mul(mom).add(bv.reshape(in[4].shape()).mul(1 - mom));
+          return new Tensor[] {y, rm, rv};
+        }
         Tensor inv = var.add(eps).rsqrt();
         return OnnxOps.one(x.sub(mean).mul(inv.mul(scale)).add(bias));
       }
@@ -88,6 +109,10 @@ final class OnnxNn {
       default:
         throw a.error("operator " + op + " is not supported");
     }
+  }
+
+  private static Tensor constIf(Tensor t, boolean isConst) {
+    return isConst ? t.materialized() : t;
   }
 
   private static long[] channelShape(int rank, long c) {
@@ -170,18 +195,37 @@ final class OnnxNn {
     return sd == 1 ? y.squeeze(2) : y;
   }
 
+  private static Tensor[] poolIndices(OnnxAttrs a, Tensor x) {
+    int sd = x.rank() - 2;
+    long[] k = a.ints("kernel_shape", null);
+    if (sd < 1 || k == null || k.length != sd) {
+      throw a.error("kernel_shape must have one entry per spatial dimension of " + Arrays.toString(x.shape()));
+    }
+    long[] st = fill(a, "strides", sd, 1), dil = fill(a, "dilations", sd, 1);
+    long[] xs = x.shape();
+    long[][] p = pads(a, Arrays.copyOfRange(xs, 2, xs.length), k, st, dil);
+    return OnnxPool.maxWithIndices(a, x, k, st, dil, p, a.i("ceil_mode", 0) != 0);
+  }
+
   private static Tensor pool(OnnxAttrs a, Tensor x, boolean max) {
     int sd = x.rank() - 2;
-    if (sd != 1 && sd != 2) {
-      throw a.error("only 1-D and 2-D pooling is supported, input is " + Arrays.toString(x.shape()));
+    if (sd < 1) {
+      throw a.error("pooling needs an input of rank >= 3, got " + Arrays.toString(x.shape()));
     }
     long[] k = a.ints("kernel_shape", null);
     if (k == null || k.length != sd) {
       throw a.error("kernel_shape must have " + sd + " entries");
     }
-    long[] st = fill(a, "strides", sd, 1), ones = fill(a, "no_such_attr", sd, 1);
+    long[] st = fill(a, "strides", sd, 1), dil = fill(a, "dilations", sd, 1);
     long[] xs = x.shape();
-    long[][] p = pads(a, Arrays.copyOfRange(xs, 2, xs.length), k, st, ones);
+    long[][] p = pads(a, Arrays.copyOfRange(xs, 2, xs.length), k, st, dil);
+    boolean dilated = false;
+    for (long d : dil) {
+      dilated |= d != 1;
+    }
+    if (sd > 2 || dilated) {
+      return OnnxPool.pool(a, x, max, k, st, dil, p, a.i("ceil_mode", 0) != 0);
+    }
     long ceil = a.i("ceil_mode", 0);
     if (sd == 1) {
       x = x.unsqueeze(2);

@@ -38,28 +38,9 @@ final class OnnxOps {
       case "Pad":
         String mode = a.s("mode", "constant");
         return mode.equals("constant") ? null : "Pad(mode=" + mode + ")";
-      case "MaxPool":
-        if (n.getOutputCount() > 1 && !n.getOutput(1).isEmpty()) {
-          return "MaxPool(with Indices output)";
-        }
-        for (long d : a.ints("dilations", new long[0])) {
-          if (d != 1) {
-            return "MaxPool(dilations)";
-          }
-        }
-        return null;
-      case "AveragePool":
-        for (long d : a.ints("dilations", new long[0])) {
-          if (d != 1) {
-            return "AveragePool(dilations)";
-          }
-        }
-        return null;
       case "BatchNormalization":
-        if (a.i("training_mode", 0) != 0 || (n.getOutputCount() > 1 && !n.getOutput(1).isEmpty())) {
-          return "BatchNormalization(training mode)";
-        }
-        return null;
+        // training mode (opset 14+) returns the updated running statistics; older saved_* outputs are not supported
+        return n.getOutputCount() > 3 && !n.getOutput(3).isEmpty() ? "BatchNormalization(saved_mean/saved_var outputs)" : null;
       case "Cast":
         return OnnxTensors.supported((int) a.i("to", 0)) ? null : "Cast(to=" + OnnxTensors.typeName((int) a.i("to", 0)) + ")";
       case "Constant":
@@ -164,8 +145,12 @@ final class OnnxOps {
 
   // ------------------------------------------------------------------ conversion
 
-  /** Records node {@code n}; returns one tensor per output (null for outputs it does not make). */
-  static Tensor[] convert(NodeProto n, Tensor[] in, int opset) {
+  /**
+   * Records node {@code n}; returns one tensor per output (null for outputs it does not make).
+   * {@code known[i]} says input i is a constant (importers may pre-compute on it, e.g. transpose
+   * a weight once at trace time instead of on every call).
+   */
+  static Tensor[] convert(NodeProto n, Tensor[] in, boolean[] known, int opset) {
     OnnxAttrs a = new OnnxAttrs(n);
     String op = n.getOpType();
     Tensor x = in.length > 0 ? in[0] : null;
@@ -247,7 +232,20 @@ final class OnnxOps {
         }
         return one(r);
       }
-      case "Cast": return one(x.to(OnnxTensors.dtypeOf((int) a.i("to", 0), a.where())));
+      case "Cast": {
+        int to = (int) a.i("to", 0);
+        int bits = OnnxTensors.subByteBits(to);
+        if (bits > 0) {
+          // 4-/2-bit integers: round half to even, then wrap around (two's complement), as the
+          // ONNX node tests expect (FLOAT -9 -> INT4 7, FLOAT -3 -> UINT2 1)
+          Tensor v = (x.dtype().isFloatingPoint() ? x.round() : x).to(DType.S64);
+          Tensor mask = Tensor.scalar((1L << bits) - 1);
+          boolean signed = to == OnnxTensors.INT4 || to == OnnxTensors.INT2;
+          Tensor w = signed ? v.add((double) (1L << (bits - 1))).and(mask).sub((double) (1L << (bits - 1))) : v.and(mask);
+          return one(w.to(DType.S32));
+        }
+        return one(x.to(OnnxTensors.dtypeOf(to, a.where())));
+      }
       case "CastLike": return one(x.to(in[1].dtype()));
 
       case "Reshape": {
@@ -456,7 +454,7 @@ final class OnnxOps {
         return one(reduce(op, x, axes, keep));
       }
       default:
-        return OnnxNn.convert(op, a, n, in, opset);
+        return OnnxNn.convert(op, a, n, in, known, opset);
     }
   }
 

@@ -16,7 +16,8 @@ import java.util.Arrays;
  * UINT32/UINT64 to s64: arithmetic on the wide type followed by {@link #narrow} (two's-complement
  * wrap-around to the declared type) gives the ONNX result for the operators we map (add, sub,
  * mul, comparisons, min/max, division of non-negative values). Every other type is rejected
- * with an {@link OnnxException} naming it.
+ * with an {@link OnnxException} naming it. The packed 4- and 2-bit integers (INT4, UINT4, INT2,
+ * UINT2) are unpacked to s32 (first element in the low bits of each byte).
  *
  * <p>Data comes from raw_data (little-endian) or the typed fields; a size that does not match
  * the dims is reported as a malformed tensor, never read past.
@@ -39,6 +40,10 @@ public final class OnnxTensors {
   public static final int UINT32 = 12;
   public static final int UINT64 = 13;
   public static final int BFLOAT16 = 16;
+  public static final int UINT4 = 21;
+  public static final int INT4 = 22;
+  public static final int UINT2 = 25;
+  public static final int INT2 = 26;
 
   private static final String[] NAMES = {"UNDEFINED", "FLOAT", "UINT8", "INT8", "UINT16", "INT16", "INT32", "INT64",
       "STRING", "BOOL", "FLOAT16", "DOUBLE", "UINT32", "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16",
@@ -55,6 +60,7 @@ public final class OnnxTensors {
     switch (t) {
       case FLOAT: case DOUBLE: case FLOAT16: case BFLOAT16: case INT32: case INT64: case BOOL:
       case INT8: case INT16: case UINT8: case UINT16: case UINT32: case UINT64:
+      case UINT4: case INT4: case UINT2: case INT2:
         return true;
       default:
         return false;
@@ -69,11 +75,17 @@ public final class OnnxTensors {
       case FLOAT16: return DType.F16;
       case BFLOAT16: return DType.BF16;
       case INT32: case INT8: case INT16: case UINT8: case UINT16: return DType.S32;
+      case INT4: case UINT4: case INT2: case UINT2: return DType.S32;
       case INT64: case UINT32: case UINT64: return DType.S64;
       case BOOL: return DType.BOOL;
       default:
         throw new OnnxException(what + ": element type " + typeName(t) + " is not supported");
     }
+  }
+
+  /** Bits per element of the packed sub-byte types (4 or 2), else 0. */
+  static int subByteBits(int t) {
+    return t == INT4 || t == UINT4 ? 4 : t == INT2 || t == UINT2 ? 2 : 0;
   }
 
   /** Wraps a widened integer back to the ONNX type {@code t} (identity for other types). */
@@ -158,6 +170,25 @@ public final class OnnxTensors {
     int n = (int) numel(dims, w);
     double[] f = isFloatType(t) ? new double[n] : null;
     long[] iv = f == null ? new long[n] : null;
+    int bits = subByteBits(t);
+    if (bits > 0) {
+      // packed, the first element in the low bits of each byte (raw_data or one byte per int32_data)
+      int perByte = 8 / bits;
+      int nbytes = (n + perByte - 1) / perByte;
+      boolean raw = p.hasRawData();
+      int have = raw ? p.getRawData().size() : p.getInt32DataCount();
+      if (have != nbytes) {
+        throw new OnnxException(w + ": holds " + have + " packed bytes but " + typeName(t) + Arrays.toString(dims) + " needs " + nbytes);
+      }
+      boolean signed = t == INT4 || t == INT2;
+      int mask = (1 << bits) - 1;
+      for (int k = 0; k < n; k++) {
+        int by = raw ? p.getRawData().byteAt(k / perByte) & 0xff : p.getInt32Data(k / perByte) & 0xff;
+        int v = (by >>> ((k % perByte) * bits)) & mask;
+        iv[k] = signed && v >= (1 << (bits - 1)) ? v - (1 << bits) : v;
+      }
+      return new HostTensor(t, dims, f, iv);
+    }
     if (p.hasRawData()) {
       ByteString raw = p.getRawData();
       long want = (long) n * elemBytes(t);

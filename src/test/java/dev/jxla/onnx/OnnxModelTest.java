@@ -50,6 +50,22 @@ class OnnxModelTest {
     }
   }
 
+  /** Every signature shares the model's weights (and the once-transposed Gemm weights). */
+  @Test
+  void signaturesShareTheWeights() {
+    MlpModel m = new MlpModel(3, 256, 256, 256);  // two 256 KiB weight matrices
+    try (CompiledFunction f = OnnxModel.parse(m.toBytes(), "mlp").compile(Bucketing.powersOfTwo())) {
+      f.call(new float[256], 1, 256);
+      long one = dev.jxla.Jxla.liveBytes();
+      for (int b : new int[] {2, 3, 5, 9, 17}) {
+        f.call(new float[256 * b], b, 256);
+      }
+      assertEquals(6, f.compileCount());  // buckets 1, 2, 4, 8, 16, 32
+      long growth = dev.jxla.Jxla.liveBytes() - one;
+      assertTrue(growth < 256 * 256 * 4, "5 more signatures grew live bytes by " + growth);
+    }
+  }
+
   private static ModelProto model(int opset, String... ops) {
     GraphProto.Builder g = GraphProto.newBuilder().addInput(ValueInfoProto.newBuilder().setName("x"));
     String prev = "x";
@@ -76,6 +92,7 @@ class OnnxModelTest {
     try (OnnxModel m = OnnxModel.parse(model(13, "Neg", "Exp").toByteArray(), "m");
          CompiledFunction f = m.compile(Bucketing.none())) {
       assertEquals(1, m.inputNames().size());
+      assertThrows(IllegalStateException.class, () -> m.compile(Bucketing.none()));
       assertArrayEquals(new float[] {(float) Math.exp(-1), 1f}, f.call(new float[] {1, 0}, 2), 1e-7f);
     }
     ModelProto bad = model(13, "Neg").toBuilder().setGraph(model(13, "Neg").getGraph().toBuilder()
