@@ -67,12 +67,16 @@ public final class Device {
     return new Device(h, name, generation, cores, coreIndex, bytes);
   }
 
-  /** Core {@code i} of a multi-core TPU. */
+  /**
+   * Core {@code i} of a multi-core TPU. Each core has its own HBM and simulated clock; graphs on
+   * different cores are run concurrently (one host thread per core) by {@link Jxla#sync()}.
+   */
   public Device core(int i) {
     if (generation == null || i < 0 || i >= cores) {
       throw new IllegalArgumentException("core: index " + i + " is out of range for " + name);
     }
-    return new Device(handle, name + ":" + i, generation, cores, i, hbmBytes);
+    long h = i == 0 ? handle : Native.deviceCore(handle, i);
+    return new Device(h, name + ":" + i, generation, cores, i, hbmBytes);
   }
 
   /** "host", "tpu:v5e", "tpu:v4x8", ... */

@@ -29,13 +29,19 @@ std::string format_bytes(double b) {
   return buf;
 }
 
-TpuDevice::TpuDevice(const Chip* chip, int cores, int64_t hbm_limit, bool overridden)
-    : chip_(chip), cores_(cores), limit_(hbm_limit), overridden_(overridden) {}
+TpuDevice::TpuDevice(const Chip* chip, int cores, int index, int64_t hbm_limit, bool overridden)
+    : chip_(chip), cores_(cores), index_(index), limit_(hbm_limit), overridden_(overridden) {}
 
 std::string TpuDevice::name() const {
   std::string n = std::string("tpu:") + chip_->name + (cores_ > 1 ? "x" + std::to_string(cores_) : "");
+  if (index_ > 0) n += ":" + std::to_string(index_);
   if (overridden_) n += "(hbm=" + std::to_string(limit_) + ")";
   return n;
+}
+
+TpuDevice* TpuDevice::core(int i) const {
+  if (i < 0 || i >= cores_) invalid("core: index ", i, " is out of range for ", name(), " (", cores_, " cores)");
+  return pod_.at(static_cast<size_t>(i));
 }
 
 int64_t TpuDevice::on_alloc(const Buffer& b) {
@@ -82,8 +88,11 @@ void TpuDevice::on_transfer(const Buffer& b, bool to_device) {
 int64_t TpuDevice::hbm_in_use() const { std::lock_guard<std::mutex> g(mu_); return in_use_; }
 int64_t TpuDevice::hbm_peak() const { std::lock_guard<std::mutex> g(mu_); return peak_; }
 
-double TpuDevice::record(KernelRecord r) {
+double TpuDevice::record(KernelRecord r) { return record_at(std::move(r), 0.0); }
+
+double TpuDevice::record_at(KernelRecord r, double start_s) {
   std::lock_guard<std::mutex> g(mu_);
+  clock_s_ = std::max(clock_s_, start_s);
   r.start_s = clock_s_;
   clock_s_ += r.time_s;
   double t = r.time_s;
@@ -145,9 +154,11 @@ TpuDevice* tpu_device(const std::string& generation, int cores, int64_t hbm_byte
   auto key = std::make_tuple(generation, cores, key_hbm);
   auto it = table->find(key);
   if (it != table->end()) return it->second;
-  auto* d = new TpuDevice(chip, cores, key_hbm ? key_hbm : chip->hbm_bytes, key_hbm != 0);
-  table->emplace(key, d);
-  return d;
+  std::vector<TpuDevice*> pod;
+  for (int i = 0; i < cores; ++i) pod.push_back(new TpuDevice(chip, cores, i, key_hbm ? key_hbm : chip->hbm_bytes, key_hbm != 0));
+  for (TpuDevice* d : pod) d->pod_ = pod;
+  table->emplace(key, pod[0]);
+  return pod[0];
 }
 
 }  // namespace tpu

@@ -133,4 +133,9 @@ public final class JxlaLib {
       @Cast("int64_t*") LongPointer peak, @Cast("int64_t*") LongPointer limit);
 
   public static native int jxla_device_sim_time(@Cast("jxla_device_t") long dev, DoublePointer seconds);
+
+  public static native int jxla_device_core(@Cast("jxla_device_t") long dev, int index, @Cast("jxla_device_t*") LongPointer out);
+
+  public static native int jxla_collective(String kind, @Cast("const jxla_tensor_t*") long[] inputs, int n, String attrs,
+      @Cast("jxla_tensor_t*") long[] outs);
 }
