@@ -115,6 +115,8 @@ jxla_status jxla_get_matmul_precision(int32_t* precision);
 /* Per-kernel simulated profile of a TPU device as text (one line per kernel/transfer:
  * start_us sim_us kernel type flops bytes bound mxu_util); clear != 0 empties it afterwards. */
 jxla_status jxla_device_profile(jxla_device_t dev, int32_t clear, char* buf, int64_t cap, int64_t* len);
+/* The simulated timeline of every core of the TPU pod as Chrome trace JSON (Perfetto). */
+jxla_status jxla_device_trace(jxla_device_t dev, char* buf, int64_t cap, int64_t* len);
 /* HBM bytes of a TPU device in the tiled layout: in use, peak since the last profile clear, limit.
  * Any out pointer may be NULL. */
 jxla_status jxla_device_memory(jxla_device_t dev, int64_t* in_use, int64_t* peak, int64_t* limit);

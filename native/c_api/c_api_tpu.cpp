@@ -60,6 +60,12 @@ jxla_status jxla_device_profile(jxla_device_t dev, int32_t clear, char* buf, int
   JXLA_CATCH
 }
 
+jxla_status jxla_device_trace(jxla_device_t dev, char* buf, int64_t cap, int64_t* len) {
+  JXLA_TRY
+  return copy_string(tpu_of(dev, "device_trace")->chrome_trace(), buf, cap, len);
+  JXLA_CATCH
+}
+
 jxla_status jxla_device_memory(jxla_device_t dev, int64_t* in_use, int64_t* peak, int64_t* limit) {
   JXLA_TRY
   tpu::TpuDevice* t = tpu_of(dev, "device_memory");

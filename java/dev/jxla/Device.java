@@ -114,6 +114,14 @@ public final class Device {
     return Native.deviceProfile(tpuHandle("profileAndClear"), true);
   }
 
+  /**
+   * The simulated timeline of every core of this TPU pod in Chrome trace format (JSON for
+   * Perfetto / chrome://tracing): one event per kernel or transfer, one track per core.
+   */
+  public String chromeTrace() {
+    return Native.deviceTrace(tpuHandle("chromeTrace"));
+  }
+
   /** HBM bytes in use on this TPU, counted in the TPU tiled layout (padding included). */
   public long hbmInUse() {
     return Native.deviceMemory(tpuHandle("hbmInUse"))[0];

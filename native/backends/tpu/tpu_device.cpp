@@ -119,6 +119,40 @@ std::string TpuDevice::profile_text() const {
   return s;
 }
 
+namespace {
+std::string json_escape(const std::string& v) {
+  std::string o;
+  for (char ch : v) {
+    if (ch == '"' || ch == '\\') { o += '\\'; o += ch; }
+    else if (static_cast<unsigned char>(ch) < 0x20) o += ' ';
+    else o += ch;
+  }
+  return o;
+}
+}  // namespace
+
+std::string TpuDevice::chrome_trace() const {
+  std::string s = "{\"displayTimeUnit\": \"ns\", \"traceEvents\": [";
+  bool first = true;
+  char buf[768];
+  for (const TpuDevice* core : pod_) {
+    std::lock_guard<std::mutex> g(core->mu_);
+    std::snprintf(buf, sizeof buf, "%s{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 0, \"tid\": %d, \"args\": {\"name\": \"%s\"}}",
+                  first ? "" : ", ", core->index_, json_escape(core->name()).c_str());
+    s += buf;
+    first = false;
+    for (const KernelRecord& r : core->records_) {
+      std::snprintf(buf, sizeof buf,
+                    ", {\"name\": \"%s\", \"cat\": \"%s\", \"ph\": \"X\", \"pid\": 0, \"tid\": %d, \"ts\": %.4f, \"dur\": %.4f, "
+                    "\"args\": {\"type\": \"%s\", \"flops\": %.6g, \"bytes\": %.6g, \"mxu_util\": %.4f}}",
+                    json_escape(r.name).c_str(), json_escape(r.bound).c_str(), core->index_, r.start_s * 1e6, r.time_s * 1e6,
+                    json_escape(r.out).c_str(), r.flops, r.bytes, r.mxu_util);
+      s += buf;
+    }
+  }
+  return s + "]}\n";
+}
+
 void TpuDevice::profile_clear() {
   std::lock_guard<std::mutex> g(mu_);
   records_.clear();

@@ -53,6 +53,9 @@ class TpuDevice final : public Device {
   double clock_s() const;
   std::string profile_text() const;
   void profile_clear();  // clears the records and the peak (not the clock)
+  // The simulated timeline of every core of the pod in Chrome trace format (Perfetto JSON):
+  // one complete ("X") event per record, pid = the pod, tid = the core, times in us.
+  std::string chrome_trace() const;
 
  private:
   const Chip* chip_;

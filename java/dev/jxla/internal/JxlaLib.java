@@ -138,4 +138,7 @@ public final class JxlaLib {
 
   public static native int jxla_collective(String kind, @Cast("const jxla_tensor_t*") long[] inputs, int n, String attrs,
       @Cast("jxla_tensor_t*") long[] outs);
+
+  public static native int jxla_device_trace(@Cast("jxla_device_t") long dev, @Cast("char*") BytePointer buf, long cap,
+      @Cast("int64_t*") LongPointer len);
 }

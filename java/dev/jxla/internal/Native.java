@@ -286,6 +286,10 @@ public final class Native {
     return outs;
   }
 
+  public static String deviceTrace(long dev) {
+    return readString((buf, cap, len) -> JxlaLib.jxla_device_trace(dev, buf, cap, len));
+  }
+
   /** A (buf, cap, len) string call. */
   interface StringCall {
     int call(BytePointer buf, long cap, LongPointer len);

@@ -79,6 +79,11 @@ class TpuPodTest {
         assertArrayEquals(new float[] {sum[c], sum[8 + c]}, rsc[c].toFloatArray());
       }
       assertTrue(pod.core(3).profile().contains("all_reduce:sum"));
+      String trace = pod.chromeTrace();
+      assertTrue(trace.startsWith("{\"displayTimeUnit\""), trace);
+      assertTrue(trace.contains("\"name\": \"all_reduce:sum\", \"cat\": \"ici\", \"ph\": \"X\", \"pid\": 0, \"tid\": 7"));
+      assertTrue(trace.contains("\"args\": {\"name\": \"tpu:v4x8:5\"}"));
+      assertEquals(trace.chars().filter(ch -> ch == '{').count(), trace.chars().filter(ch -> ch == '}').count());
       // errors name the operand at fault
       Tensor[] wrong = t.clone();
       wrong[2] = t[3];
