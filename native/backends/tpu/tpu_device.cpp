@@ -6,6 +6,7 @@
 #include <tuple>
 #include <vector>
 #include "backends/tpu/layout.h"
+#include "backends/tpu/mxu.h"
 #include "backends/tpu/tpu_executable.h"
 #include "ir/error.h"
 #include "runtime/buffer.h"
@@ -171,7 +172,8 @@ std::string TpuDevice::describe() const {
                 c.bf16_flops / 1e12, c.vpu_flops / 1e12, format_bytes(static_cast<double>(c.hbm_bytes)).c_str(), c.hbm_bw / 1e9,
                 format_bytes(static_cast<double>(c.vmem_bytes)).c_str(), c.ici_links, c.ici_link_bw / 1e9, c.pcie_bw / 1e9,
                 format_bytes(static_cast<double>(hbm_in_use())).c_str(), format_bytes(static_cast<double>(limit_)).c_str(),
-                "exact (bit-identical scalar reference / AVX2)");
+                mxu_vectorized() ? ("exact AVX2, " + std::to_string(mxu_threads()) + " thread(s)").c_str()
+                                 : "exact scalar reference");
   return buf;
 }
 
