@@ -120,11 +120,20 @@ jxla_status jxla_get_matmul_precision(int32_t* precision);
 /* Per-kernel simulated profile of a TPU device as text (one line per kernel/transfer:
  * start_us sim_us kernel type flops bytes bound mxu_util); clear != 0 empties it afterwards. */
 jxla_status jxla_device_profile(jxla_device_t dev, int32_t clear, char* buf, int64_t cap, int64_t* len);
+/* The simulated timeline of every core of the TPU pod as Chrome trace JSON (Perfetto). */
+jxla_status jxla_device_trace(jxla_device_t dev, char* buf, int64_t cap, int64_t* len);
 /* HBM bytes of a TPU device in the tiled layout: in use, peak since the last profile clear, limit.
  * Any out pointer may be NULL. */
 jxla_status jxla_device_memory(jxla_device_t dev, int64_t* in_use, int64_t* peak, int64_t* limit);
 /* The device's simulated clock (seconds of modelled device time since creation). */
 jxla_status jxla_device_sim_time(jxla_device_t dev, double* seconds);
+/* Core `index` of a multi-core TPU (core 0 is dev itself); each core has its own HBM and clock. */
+jxla_status jxla_device_core(jxla_device_t dev, int32_t index, jxla_device_t* out);
+/* A collective across the cores of a TPU pod: inputs[i] must live on core i, n = the pod's cores.
+ * kind: "all_reduce" (attrs "op=sum|mean|max"), "all_gather" ("axis=k"), "reduce_scatter"
+ * ("axis=k, op=sum|mean|max"). Writes n new tensors, outs[i] on core i. */
+jxla_status jxla_collective(const char* kind, const jxla_tensor_t* inputs, int32_t n, const char* attrs,
+                            jxla_tensor_t* outs);
 
 /* ---- autodiff (training; native/autodiff) ----
  * Gradients are new PENDING tensors (lazy IR), so forward + backward + update run as one graph.

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <exception>
 #include <map>
+#include <thread>
 #include "ir/error.h"
 #include "ir/graph.h"
 #include "runtime/device.h"
@@ -46,14 +48,36 @@ void materialize(const std::vector<TensorImpl*>& ts) {
     NodeRef n = t->get();
     if (!n->is_data()) by_dev[n->device].push_back(t);
   }
+  // one graph per device; several devices (the cores of a TPU pod) run concurrently
+  std::vector<std::vector<NodeRef>> keep(by_dev.size());  // holds the nodes alive during execution
+  std::vector<std::vector<const Node*>> roots(by_dev.size());
+  std::vector<std::vector<BufferRef>> results(by_dev.size());
+  std::vector<std::exception_ptr> errors(by_dev.size());
+  std::vector<Device*> devs;
+  size_t gi = 0;
   for (auto& kv : by_dev) {
-    std::vector<NodeRef> keep;  // holds the nodes alive during execution
-    std::vector<const Node*> roots;
-    for (TensorImpl* t : kv.second) { keep.push_back(t->get()); roots.push_back(keep.back().get()); }
-    std::vector<BufferRef> outs = execute_roots(roots, kv.first);
+    for (TensorImpl* t : kv.second) { keep[gi].push_back(t->get()); roots[gi].push_back(keep[gi].back().get()); }
+    devs.push_back(kv.first);
+    ++gi;
+  }
+  auto run = [&](size_t i) {
+    try { results[i] = execute_roots(roots[i], devs[i]); } catch (...) { errors[i] = std::current_exception(); }
+  };
+  if (devs.size() == 1) run(0);
+  else {
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < devs.size(); ++i) threads.emplace_back(run, i);
+    for (auto& th : threads) th.join();
+  }
+  for (auto& e : errors) if (e) std::rethrow_exception(e);
+  gi = 0;
+  for (auto& kv : by_dev) {
+    const std::vector<const Node*>& rts = roots[gi];
+    std::vector<BufferRef>& outs = results[gi];
+    ++gi;
     std::map<const Node*, NodeRef> data;
-    for (size_t i = 0; i < roots.size(); ++i) {
-      NodeRef& d = data[roots[i]];
+    for (size_t i = 0; i < rts.size(); ++i) {
+      NodeRef& d = data[rts[i]];
       if (!d) d = make_data(outs[i]);
       TensorImpl* t = kv.second[i];
       std::lock_guard<std::mutex> g(t->mu);

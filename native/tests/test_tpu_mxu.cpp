@@ -79,7 +79,7 @@ int main() {
   std::mt19937 g(7);
   // 1. vectorized == reference
   {
-    const int64_t B = 2, M = 37, K = 129, N = 53;
+    const int64_t B = 2, M = 37, K = 129, N = 53;  // > 2^16 MACs: the threaded split runs
     auto a = randv(g, B * M * K, 1.0f), w = randv(g, B * K * N, 1.0f);
     for (auto& x : a) x = round_bf16(x);
     for (auto& x : w) x = round_bf16(x);
@@ -87,7 +87,7 @@ int main() {
     mxu_pass(a.data(), w.data(), c1.data(), B, M, K, N);
     mxu_pass_reference(a.data(), w.data(), c2.data(), B, M, K, N);
     CHECK(std::memcmp(c1.data(), c2.data(), c1.size() * 4) == 0);
-    std::printf("vectorized kernel active: %s\n", mxu_vectorized() ? "yes (AVX2)" : "no (scalar only)");
+    std::printf("vectorized kernel active: %s, %d thread(s)\n", mxu_vectorized() ? "yes (AVX2)" : "no (scalar only)", mxu_threads());
   }
   // 2 + 3. exact algorithm and error bounds, three precisions, two shapes
   const int64_t shapes[][3] = {{16, 300, 24}, {33, 1024, 17}};

@@ -67,12 +67,16 @@ public final class Device {
     return new Device(h, name, generation, cores, coreIndex, bytes);
   }
 
-  /** Core {@code i} of a multi-core TPU. */
+  /**
+   * Core {@code i} of a multi-core TPU. Each core has its own HBM and simulated clock; graphs on
+   * different cores are run concurrently (one host thread per core) by {@link Jxla#sync()}.
+   */
   public Device core(int i) {
     if (generation == null || i < 0 || i >= cores) {
       throw new IllegalArgumentException("core: index " + i + " is out of range for " + name);
     }
-    return new Device(handle, name + ":" + i, generation, cores, i, hbmBytes);
+    long h = i == 0 ? handle : Native.deviceCore(handle, i);
+    return new Device(h, name + ":" + i, generation, cores, i, hbmBytes);
   }
 
   /** "host", "tpu:v5e", "tpu:v4x8", ... */
@@ -108,6 +112,14 @@ public final class Device {
   /** The profile, then clears it (and resets the HBM peak to the bytes in use). */
   public String profileAndClear() {
     return Native.deviceProfile(tpuHandle("profileAndClear"), true);
+  }
+
+  /**
+   * The simulated timeline of every core of this TPU pod in Chrome trace format (JSON for
+   * Perfetto / chrome://tracing): one event per kernel or transfer, one track per core.
+   */
+  public String chromeTrace() {
+    return Native.deviceTrace(tpuHandle("chromeTrace"));
   }
 
   /** HBM bytes in use on this TPU, counted in the TPU tiled layout (padding included). */

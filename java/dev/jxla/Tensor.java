@@ -761,6 +761,15 @@ public final class Tensor implements AutoCloseable {
         + ", stride=" + list(stride), weight);
   }
 
+  /** {@link #conv2d(Tensor, int[], int[], int[], int)} at an MXU precision (used by the TPU device). */
+  public Tensor conv2d(Tensor weight, int[] stride, int[] padding, int[] dilation, int groups, Precision precision) {
+    if (precision == null) {
+      throw new IllegalArgumentException("conv2d: precision is null");
+    }
+    return apply(Ops.CONV2D, "dilation=" + list(dilation) + ", groups=" + groups + ", padding=" + list(padding)
+        + ", precision=" + precision.id() + ", stride=" + list(stride), weight);
+  }
+
   /** Convolution with stride 1, no padding. */
   public Tensor conv2d(Tensor weight) {
     return conv2d(weight, new int[] {1, 1}, new int[] {0, 0}, new int[] {1, 1}, 1);

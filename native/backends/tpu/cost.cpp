@@ -1,6 +1,7 @@
 // cost.cpp - the cost model formulas (see cost.h).
 #include "backends/tpu/cost.h"
 #include <algorithm>
+#include <unordered_set>
 #include "backends/tpu/layout.h"
 #include "backends/tpu/mxu.h"
 
@@ -69,6 +70,23 @@ KernelCost node_cost(const Chip& c, const Node& n, int precision) {
   if (n.info().kind == OpKind::Reduce || n.info().kind == OpKind::ArgReduce || n.info().kind == OpKind::Pool)
     elems = static_cast<double>(n.inputs[0]->numel());
   return vector_cost(c, elems * n.info().flops_per_elem, bytes);
+}
+
+KernelCost fused_cost(const Chip& c, const std::vector<const Node*>& nodes) {
+  std::unordered_set<const Node*> in_group(nodes.begin(), nodes.end()), read;
+  const Node& root = *nodes.back();
+  double bytes = static_cast<double>(tiled_bytes(root.dtype, root.shape)), ops = 0;
+  for (const Node* n : nodes) {
+    OpKind k = n->info().kind;
+    double elems = static_cast<double>(k == OpKind::Reduce ? n->inputs[0]->numel() : n->numel());
+    ops += elems * n->info().flops_per_elem;
+    for (auto& in : n->inputs) {
+      const Node* src = in->op == Op::Broadcast ? in->inputs[0].get() : in.get();
+      if (in_group.count(in.get()) || !read.insert(src).second) continue;
+      bytes += static_cast<double>(tiled_bytes(src->dtype, src->shape));
+    }
+  }
+  return vector_cost(c, ops, bytes);
 }
 
 double transfer_seconds(const Chip& c, int64_t bytes) {

@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 #include "backends/tpu/chip.h"
 #include "ir/node.h"
 
@@ -31,6 +32,9 @@ KernelCost matmul_cost(const Chip& c, int64_t B, int64_t M, int64_t K, int64_t N
 KernelCost vector_cost(const Chip& c, double ops, double bytes);
 // The cost of one graph node (its inputs' and output's tiled bytes; dot/conv on the MXU).
 KernelCost node_cost(const Chip& c, const Node& n, int precision);
+// One loop-fusion kernel: `nodes` = the fused producers then the root (last). Flops add up;
+// HBM bytes = the root's result + every operand read from outside the group (once each).
+KernelCost fused_cost(const Chip& c, const std::vector<const Node*>& nodes);
 // A host <-> device copy of `bytes` over PCIe.
 double transfer_seconds(const Chip& c, int64_t bytes);
 // A ring collective over `cores` devices: all_reduce moves 2(n-1)/n of the bytes per device,

@@ -37,6 +37,8 @@ void mxu_pass(const float* a, const float* w, float* c, int64_t B, int64_t M, in
 void mxu_pass_reference(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N);
 // True when mxu_pass uses the vectorized kernel (CPU has AVX2 and JXLA_TPU_FASTPATH != 0).
 bool mxu_vectorized();
+// Threads the vectorized kernel splits rows over (JXLA_NUM_THREADS, default: all cores).
+int mxu_threads();
 // Full f32 matmul at a precision (1, 3 or 6 passes and the XLA summation).
 void mxu_matmul_f32(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N, int precision);
 

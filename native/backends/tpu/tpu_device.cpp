@@ -6,6 +6,7 @@
 #include <tuple>
 #include <vector>
 #include "backends/tpu/layout.h"
+#include "backends/tpu/mxu.h"
 #include "backends/tpu/tpu_executable.h"
 #include "ir/error.h"
 #include "runtime/buffer.h"
@@ -29,13 +30,19 @@ std::string format_bytes(double b) {
   return buf;
 }
 
-TpuDevice::TpuDevice(const Chip* chip, int cores, int64_t hbm_limit, bool overridden)
-    : chip_(chip), cores_(cores), limit_(hbm_limit), overridden_(overridden) {}
+TpuDevice::TpuDevice(const Chip* chip, int cores, int index, int64_t hbm_limit, bool overridden)
+    : chip_(chip), cores_(cores), index_(index), limit_(hbm_limit), overridden_(overridden) {}
 
 std::string TpuDevice::name() const {
   std::string n = std::string("tpu:") + chip_->name + (cores_ > 1 ? "x" + std::to_string(cores_) : "");
+  if (index_ > 0) n += ":" + std::to_string(index_);
   if (overridden_) n += "(hbm=" + std::to_string(limit_) + ")";
   return n;
+}
+
+TpuDevice* TpuDevice::core(int i) const {
+  if (i < 0 || i >= cores_) invalid("core: index ", i, " is out of range for ", name(), " (", cores_, " cores)");
+  return pod_.at(static_cast<size_t>(i));
 }
 
 int64_t TpuDevice::on_alloc(const Buffer& b) {
@@ -82,8 +89,11 @@ void TpuDevice::on_transfer(const Buffer& b, bool to_device) {
 int64_t TpuDevice::hbm_in_use() const { std::lock_guard<std::mutex> g(mu_); return in_use_; }
 int64_t TpuDevice::hbm_peak() const { std::lock_guard<std::mutex> g(mu_); return peak_; }
 
-double TpuDevice::record(KernelRecord r) {
+double TpuDevice::record(KernelRecord r) { return record_at(std::move(r), 0.0); }
+
+double TpuDevice::record_at(KernelRecord r, double start_s) {
   std::lock_guard<std::mutex> g(mu_);
+  clock_s_ = std::max(clock_s_, start_s);
   r.start_s = clock_s_;
   clock_s_ += r.time_s;
   double t = r.time_s;
@@ -110,6 +120,40 @@ std::string TpuDevice::profile_text() const {
   return s;
 }
 
+namespace {
+std::string json_escape(const std::string& v) {
+  std::string o;
+  for (char ch : v) {
+    if (ch == '"' || ch == '\\') { o += '\\'; o += ch; }
+    else if (static_cast<unsigned char>(ch) < 0x20) o += ' ';
+    else o += ch;
+  }
+  return o;
+}
+}  // namespace
+
+std::string TpuDevice::chrome_trace() const {
+  std::string s = "{\"displayTimeUnit\": \"ns\", \"traceEvents\": [";
+  bool first = true;
+  char buf[768];
+  for (const TpuDevice* core : pod_) {
+    std::lock_guard<std::mutex> g(core->mu_);
+    std::snprintf(buf, sizeof buf, "%s{\"name\": \"thread_name\", \"ph\": \"M\", \"pid\": 0, \"tid\": %d, \"args\": {\"name\": \"%s\"}}",
+                  first ? "" : ", ", core->index_, json_escape(core->name()).c_str());
+    s += buf;
+    first = false;
+    for (const KernelRecord& r : core->records_) {
+      std::snprintf(buf, sizeof buf,
+                    ", {\"name\": \"%s\", \"cat\": \"%s\", \"ph\": \"X\", \"pid\": 0, \"tid\": %d, \"ts\": %.4f, \"dur\": %.4f, "
+                    "\"args\": {\"type\": \"%s\", \"flops\": %.6g, \"bytes\": %.6g, \"mxu_util\": %.4f}}",
+                    json_escape(r.name).c_str(), json_escape(r.bound).c_str(), core->index_, r.start_s * 1e6, r.time_s * 1e6,
+                    json_escape(r.out).c_str(), r.flops, r.bytes, r.mxu_util);
+      s += buf;
+    }
+  }
+  return s + "]}\n";
+}
+
 void TpuDevice::profile_clear() {
   std::lock_guard<std::mutex> g(mu_);
   records_.clear();
@@ -128,7 +172,8 @@ std::string TpuDevice::describe() const {
                 c.bf16_flops / 1e12, c.vpu_flops / 1e12, format_bytes(static_cast<double>(c.hbm_bytes)).c_str(), c.hbm_bw / 1e9,
                 format_bytes(static_cast<double>(c.vmem_bytes)).c_str(), c.ici_links, c.ici_link_bw / 1e9, c.pcie_bw / 1e9,
                 format_bytes(static_cast<double>(hbm_in_use())).c_str(), format_bytes(static_cast<double>(limit_)).c_str(),
-                "exact (bit-identical scalar reference / AVX2)");
+                mxu_vectorized() ? ("exact AVX2, " + std::to_string(mxu_threads()) + " thread(s)").c_str()
+                                 : "exact scalar reference");
   return buf;
 }
 
@@ -145,9 +190,11 @@ TpuDevice* tpu_device(const std::string& generation, int cores, int64_t hbm_byte
   auto key = std::make_tuple(generation, cores, key_hbm);
   auto it = table->find(key);
   if (it != table->end()) return it->second;
-  auto* d = new TpuDevice(chip, cores, key_hbm ? key_hbm : chip->hbm_bytes, key_hbm != 0);
-  table->emplace(key, d);
-  return d;
+  std::vector<TpuDevice*> pod;
+  for (int i = 0; i < cores; ++i) pod.push_back(new TpuDevice(chip, cores, i, key_hbm ? key_hbm : chip->hbm_bytes, key_hbm != 0));
+  for (TpuDevice* d : pod) d->pod_ = pod;
+  table->emplace(key, pod[0]);
+  return pod[0];
 }
 
 }  // namespace tpu

@@ -7,13 +7,15 @@
 //    and host segments at run time, each value lives where it was produced, and a copy crosses
 //    PCIe (charged on the simulated clock) only when the other side needs it. Each such op
 //    counts as fallback::<op>.
-// Broadcasts that are not graph outputs are fused into their consumers (no HBM, no kernel).
+// Element-wise chains are loop-fused as XLA does (see plan_fusion): members take no HBM and
+// no kernel; broadcasts that are not graph outputs never materialize.
 // Every kernel adds its modelled time to the device clock and a profile record; the whole run
 // is one DeviceTime sample. Intermediates are freed after their last use, so HBM accounting
 // sees the real peak, and an exhausted HBM unwinds cleanly (RAII) leaving the device usable.
 #include "backends/tpu/tpu_executable.h"
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 #include "backends/host/reference.h"
 #include "backends/tpu/cost.h"
 #include "backends/tpu/mxu.h"
@@ -39,7 +41,9 @@ struct Value {
 class TpuExecutable final : public Executable {
  public:
   TpuExecutable(Graph g, TpuDevice* dev) : g_(std::move(g)), dev_(dev) {
-    for (auto& n : g_.nodes) if (n->op != Op::Parameter) ++kernels_;
+    plan_fusion();
+    for (auto& n : g_.nodes)
+      if (n->op != Op::Parameter && !fused_into_.count(n.get()) && !(n->op == Op::Broadcast && !outputs_.count(n.get()))) ++kernels_;
   }
   int64_t kernel_count() const override { return kernels_; }
   std::string describe() const override { return print_graph(g_); }
@@ -62,7 +66,7 @@ class TpuExecutable final : public Executable {
         continue;
       }
       if (runs_on_host(*n)) sim += run_host(*n, val);
-      else if (n->op == Op::Broadcast && !is_out.count(n)) fuse_broadcast(*n, val);
+      else if (fused_into_.count(n) || (n->op == Op::Broadcast && !is_out.count(n))) sim += run_fused_member(*n, val);
       else sim += run_device(*n, val);
       for (auto& x : n->inputs) {
         auto it = last.find(x.get());
@@ -121,13 +125,48 @@ class TpuExecutable final : public Executable {
     return t;
   }
 
-  // XLA always fuses a broadcast into its consumers: it never occupies HBM nor costs a kernel.
-  // The emulator computes it into an unaccounted scratch buffer (node_cost charges the consumer
-  // for the broadcast's operand bytes only).
-  void fuse_broadcast(const Node& n, std::unordered_map<const Node*, Value>& val) {
-    Value& v = val.at(n.inputs[0].get());
-    const Buffer* src = v.dev ? v.dev.get() : v.host.get();
-    val[&n].dev = ref_eval(n, {src}, nullptr);
+  // Loop fusion as XLA does it on TPU: an element-wise (or broadcast/reshape) node whose only
+  // user is an element-wise op or a reduction, on the device, and which is not a graph output,
+  // is computed inside its user's kernel: no HBM, no kernel of its own. Broadcasts that are not
+  // outputs never materialize, whatever their users. The emulator still evaluates members (into
+  // unaccounted scratch buffers); the root kernel is charged fused_cost (cost.h).
+  void plan_fusion() {
+    std::unordered_map<const Node*, int> uses;
+    std::unordered_map<const Node*, const Node*> user;
+    for (auto& n : g_.nodes)
+      for (auto& in : n->inputs) { ++uses[in.get()]; user[in.get()] = n.get(); }
+    for (auto& o : g_.outputs) outputs_.insert(o.get());
+    auto producer = [](const Node& n) {
+      OpKind k = n.info().kind;
+      return is_elementwise(k) || k == OpKind::Broadcast || k == OpKind::Reshape;
+    };
+    auto absorber = [](const Node& n) { return is_elementwise(n.info().kind) || n.info().kind == OpKind::Reduce; };
+    for (size_t i = g_.nodes.size(); i-- > 0;) {
+      const Node* n = g_.nodes[i].get();
+      if (n->op == Op::Parameter || outputs_.count(n) || uses[n] != 1 || !producer(*n) || runs_on_host(*n)) continue;
+      const Node* u = user[n];
+      if (runs_on_host(*u)) continue;
+      auto it = fused_into_.find(u);
+      const Node* root = it != fused_into_.end() ? it->second : (absorber(*u) ? u : nullptr);
+      if (!root) continue;
+      fused_into_[n] = root;
+    }
+    for (auto& n : g_.nodes) {  // members in topological order, per root
+      auto it = fused_into_.find(n.get());
+      if (it != fused_into_.end()) members_[it->second].push_back(n.get());
+    }
+  }
+
+  double run_fused_member(const Node& n, std::unordered_map<const Node*, Value>& val) {
+    double t = 0;
+    std::vector<const Buffer*> in;
+    for (auto& x : n.inputs) {
+      Value& v = val.at(x.get());
+      if (!v.dev) t += to_device(v);
+      in.push_back(v.dev.get());
+    }
+    val[&n].dev = ref_eval(n, in, nullptr);
+    return t;
   }
 
   double run_device(const Node& n, std::unordered_map<const Node*, Value>& val) {
@@ -148,9 +187,19 @@ class TpuExecutable final : public Executable {
     } else {
       out.dev = ref_eval(n, in, dev_);
     }
-    KernelCost c = node_cost(dev_->chip(), n, prec);
+    KernelCost c;
     KernelRecord r;
-    r.name = op_name(n.op);
+    auto mem = members_.find(&n);
+    if (mem == members_.end()) {
+      c = node_cost(dev_->chip(), n, prec);
+      r.name = op_name(n.op);
+    } else {
+      std::vector<const Node*> group = mem->second;
+      group.push_back(&n);
+      c = fused_cost(dev_->chip(), group);
+      r.name = "fusion";
+      for (const Node* m : group) r.name += std::string(m == group.front() ? ":" : ".") + op_name(m->op);
+    }
     r.out = std::string(dtype_name(n.dtype)) + shape_str(n.shape);
     r.time_s = c.time_s;
     r.flops = c.flops;
@@ -163,6 +212,9 @@ class TpuExecutable final : public Executable {
   Graph g_;
   TpuDevice* dev_;
   int64_t kernels_ = 0;
+  std::unordered_set<const Node*> outputs_;
+  std::unordered_map<const Node*, const Node*> fused_into_;           // member -> root
+  std::unordered_map<const Node*, std::vector<const Node*>> members_;  // root -> members (topo order)
 };
 
 }  // namespace

@@ -175,4 +175,12 @@ public final class JxlaLib {
       @Cast("int64_t*") LongPointer len);
 
   public static native int jxla_function_free(@Cast("jxla_function_t") long fn);
+
+  public static native int jxla_device_core(@Cast("jxla_device_t") long dev, int index, @Cast("jxla_device_t*") LongPointer out);
+
+  public static native int jxla_collective(String kind, @Cast("const jxla_tensor_t*") long[] inputs, int n, String attrs,
+      @Cast("jxla_tensor_t*") long[] outs);
+
+  public static native int jxla_device_trace(@Cast("jxla_device_t") long dev, @Cast("char*") BytePointer buf, long cap,
+      @Cast("int64_t*") LongPointer len);
 }

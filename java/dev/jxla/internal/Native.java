@@ -362,6 +362,23 @@ public final class Native {
     check(JxlaLib.jxla_function_free(fn));
   }
 
+  public static long deviceCore(long dev, int index) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_device_core(dev, index, s.out));
+    return s.out.get();
+  }
+
+  /** A pod collective; returns one new handle per input (input i on core i). */
+  public static long[] collective(String kind, long[] inputs, String attrs) {
+    long[] outs = new long[inputs.length];
+    check(JxlaLib.jxla_collective(kind, inputs, inputs.length, attrs, outs));
+    return outs;
+  }
+
+  public static String deviceTrace(long dev) {
+    return readString((buf, cap, len) -> JxlaLib.jxla_device_trace(dev, buf, cap, len));
+  }
+
   /** A (buf, cap, len) string call. */
   interface StringCall {
     int call(BytePointer buf, long cap, LongPointer len);

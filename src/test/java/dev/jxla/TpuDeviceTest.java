@@ -97,6 +97,49 @@ class TpuDeviceTest {
   }
 
   @Test
+  void conv2dPrecisionOnTheMxu() {
+    Device tpu = Device.tpu("v5p");
+    Random r = new Random(5);
+    float[] x = randn(r, 2 * 3 * 6 * 6, 1.0);
+    float[] w = randn(r, 4 * 3 * 3 * 3, 1.0);
+    int[] one = {1, 1};
+    try (TensorScope scope = new TensorScope()) {
+      Tensor hx = Tensor.of(x, 2, 3, 6, 6);
+      Tensor hw = Tensor.of(w, 4, 3, 3, 3);
+      float[] host = hx.conv2d(hw, one, one, one, 1).toFloatArray();
+      Tensor tx = hx.to(tpu);
+      Tensor tw = hw.to(tpu);
+      float[] def = tx.conv2d(tw, one, one, one, 1, Precision.DEFAULT).toFloatArray();
+      float[] highest = tx.conv2d(tw, one, one, one, 1, Precision.HIGHEST).toFloatArray();
+      double errDef = 0;
+      double errHighest = 0;
+      double scale = 0;
+      for (int i = 0; i < host.length; i++) {
+        errDef = Math.max(errDef, Math.abs(def[i] - host[i]));
+        errHighest = Math.max(errHighest, Math.abs(highest[i] - host[i]));
+        scale = Math.max(scale, Math.abs(host[i]));
+      }
+      // the host reference convolves in double and rounds once to f32 (half an ulp of |y|);
+      // sum |x||w| over the 27 taps <= 27 max|x| max|w|; bounds as for matmul (docs/tpu-model.md)
+      double mx = 0;
+      double mw = 0;
+      for (float v : x) {
+        mx = Math.max(mx, Math.abs(v));
+      }
+      for (float v : w) {
+        mw = Math.max(mw, Math.abs(v));
+      }
+      double abs = 27 * mx * mw;
+      double u = Math.pow(2, -24);
+      double hostUlp = Math.ulp((float) scale);
+      assertTrue(errDef <= (Math.pow(2, -7) + Math.pow(2, -16) + 1.1 * 28 * u) * abs + hostUlp, errDef + " vs " + abs);
+      assertTrue(errHighest <= (1.01 * Math.pow(2, -20) + 1.1 * 33 * u) * abs + hostUlp, errHighest + " vs " + abs);
+      // and DEFAULT really drops bits that HIGHEST keeps
+      assertTrue(errDef > 100 * errHighest, errDef + " vs " + errHighest);
+    }
+  }
+
+  @Test
   void hbmAccountingAndOutOfMemory() {
     Device tpu = Device.tpu("v5e").withHbmBytes(1 << 20);
     assertNotEquals(Device.tpu("v5e"), tpu);
