@@ -152,7 +152,7 @@ public final class TrainCommand {
     CrossEntropyLoss lossFn = new CrossEntropyLoss();
     try (Module net = model(o.model, rng); Adam opt = new Adam(net.parameters(), o.lr)) {
       if (!o.quiet) {
-        out.printf(Locale.ROOT, "jxla train: %s (%,d parameters), Adam lr %g, batch %d, %d epochs, %d train / %d test digits, device %s%n",
+        out.printf(Locale.ROOT, "jxla train: %s (%,d parameters), Adam lr %s, batch %d, %d epochs, %d train / %d test digits, device %s%n",
             o.model.equals("cnn") ? "CNN conv8-pool-conv16-pool-linear" : "MLP 784-256-128-10", net.parameterCount(), o.lr,
             o.batch, o.epochs, nTrain, nTest, dev.name());
       }

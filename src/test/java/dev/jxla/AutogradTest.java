@@ -73,6 +73,10 @@ class AutogradTest {
       assertTrue(e.getMessage().contains("exactly one element"), e.getMessage());
       e = assertThrows(IllegalArgumentException.class, () -> x.assign(Tensor.of(new double[] {1, 2, 3})));
       assertTrue(e.getMessage().contains("assign"), e.getMessage());
+      Tensor read = x.sum();
+      read.item();
+      IllegalArgumentException gone = assertThrows(IllegalArgumentException.class, read::backward);
+      assertTrue(gone.getMessage().contains("already materialized"), gone.getMessage());
       // the engine stays usable
       x.sum().backward();
       assertArrayEquals(new double[] {1, 1}, x.grad().toDoubleArray(), 0);
