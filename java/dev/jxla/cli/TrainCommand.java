@@ -138,10 +138,7 @@ public final class TrainCommand {
   }
 
   static Result train(Options o, PrintStream out) throws IOException {
-    Device dev = device(o.device);
-    if (!dev.isHost()) {
-      throw new IllegalArgumentException("train: only --device host is wired up so far (got " + o.device + ")");
-    }
+    Device dev = device(o.device);  // throws if the device kind is not available in this build
     Mnist data = Mnist.bundled();
     int px = data.rows * data.cols;
     int nTrain = o.trainLimit, nTest = data.count - 8000;
@@ -150,7 +147,7 @@ public final class TrainCommand {
     Rng rng = new Rng(o.seed);
     Random shuffle = new Random(o.seed);
     CrossEntropyLoss lossFn = new CrossEntropyLoss();
-    try (Module net = model(o.model, rng); Adam opt = new Adam(net.parameters(), o.lr)) {
+    try (Module net = model(o.model, rng).to(dev); Adam opt = new Adam(net.parameters(), o.lr)) {
       if (!o.quiet) {
         out.printf(Locale.ROOT, "jxla train: %s (%,d parameters), Adam lr %s, batch %d, %d epochs, %d train / %d test digits, device %s%n",
             o.model.equals("cnn") ? "CNN conv8-pool-conv16-pool-linear" : "MLP 784-256-128-10", net.parameterCount(), o.lr,
@@ -185,8 +182,8 @@ public final class TrainCommand {
           Tensor loss;
           Tensor pred;
           try (TensorScope scope = new TensorScope()) {
-            Tensor x = Tensor.of(xb, inShape);
-            Tensor y = Tensor.of(yb, o.batch);
+            Tensor x = onDevice(Tensor.of(xb, inShape), dev);
+            Tensor y = onDevice(Tensor.of(yb, o.batch), dev);
             Tensor logits = net.forward(x);
             loss = scope.keep(lossFn.apply(logits, y));
             pred = scope.keep(logits.argmax(1));
@@ -221,7 +218,7 @@ public final class TrainCommand {
         }
       }
       res.stepsPerSecond = totalSteps / (totalNanos / 1e9);
-      res.testAccuracy = evaluate(net, data, o, inShape);
+      res.testAccuracy = evaluate(net, data, inShape, dev);
       if (!o.quiet) {
         out.printf(Locale.ROOT, "test accuracy: %.2f%% (%d digits), %.1f steps/s over %d steps%n", 100 * res.testAccuracy,
             nTest, res.stepsPerSecond, totalSteps);
@@ -237,7 +234,11 @@ public final class TrainCommand {
     return res;
   }
 
-  static double evaluate(Module net, Mnist data, Options o, long[] trainShape) {
+  static Tensor onDevice(Tensor t, Device dev) {
+    return dev.isHost() ? t : t.to(dev);
+  }
+
+  static double evaluate(Module net, Mnist data, long[] trainShape, Device dev) {
     net.eval();
     int px = data.rows * data.cols, eb = 500, correct = 0, n = 0;
     for (int start = 8000; start + eb <= data.count; start += eb) {
@@ -246,7 +247,7 @@ public final class TrainCommand {
       long[] shape = trainShape.length == 4 ? new long[] {eb, 1, data.rows, data.cols} : new long[] {eb, px};
       long[] p;
       try (TensorScope scope = new TensorScope()) {
-        p = net.forward(Tensor.of(xb, shape)).argmax(1).toLongArray();
+        p = net.forward(onDevice(Tensor.of(xb, shape), dev)).argmax(1).toLongArray();
       }
       for (int b = 0; b < eb; b++) {
         if (p[b] == data.labels[start + b]) {

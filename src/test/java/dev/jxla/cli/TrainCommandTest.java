@@ -34,5 +34,6 @@ class TrainCommandTest {
     assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--model", "rnn"}));
     assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--epochs"}));
     assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--lr", "x"}));
+    assertThrows(IllegalArgumentException.class, () -> TrainCommand.device("gpu"));
   }
 }

@@ -41,6 +41,15 @@ class ModuleTest {
   }
 
   @Test
+  void moduleToItsOwnDeviceKeepsTheParameters() {
+    try (Sequential m = mlp(1)) {
+      Tensor w = m.namedParameters().get("0.weight");
+      m.to(dev.jxla.Device.host());
+      assertTrue(w == m.namedParameters().get("0.weight") && !w.isClosed());
+    }
+  }
+
+  @Test
   void saveLoadRoundTripIsBitIdentical(@TempDir Path dir) throws Exception {
     Path f = dir.resolve("m.safetensors");
     try (Sequential a = mlp(1); Sequential b = mlp(2)) {
