@@ -50,10 +50,10 @@ void materialize(const std::vector<TensorImpl*>& ts) {
     std::vector<const Node*> roots;
     for (TensorImpl* t : kv.second) { keep.push_back(t->get()); roots.push_back(keep.back().get()); }
     std::vector<BufferRef> outs = execute_roots(roots, kv.first);
-    std::map<const Node*, NodeRef> data;
     for (size_t i = 0; i < roots.size(); ++i) {
-      NodeRef& d = data[roots[i]];
-      if (!d) d = make_data(outs[i]);
+      // one data leaf per tensor (sharing the buffer): two handles that held the same pending
+      // node must not become one autodiff variable after the sync
+      NodeRef d = make_data(outs[i]);
       TensorImpl* t = kv.second[i];
       std::lock_guard<std::mutex> g(t->mu);
       t->node = d;

@@ -798,6 +798,23 @@ public final class Tensor implements AutoCloseable {
     return grad;
   }
 
+  /**
+   * Replaces the gradient (PyTorch's {@code p.grad = g}): this tensor takes ownership of
+   * {@code g} (it leaves any open scope); null clears it. g must have this tensor's shape and dtype.
+   */
+  public void setGrad(Tensor g) {
+    handle();
+    if (g != null && (g.dtype() != dtype() || !Arrays.equals(g.shape(), shape()) || !g.device.equals(device))) {
+      throw new IllegalArgumentException("setGrad: gradient " + g.dtype() + Arrays.toString(g.shape()) + " on " + g.device
+          + " does not match the tensor " + dtype() + Arrays.toString(shape()) + " on " + device);
+    }
+    Tensor old = grad;
+    grad = g == null ? null : TensorScope.escape(g);
+    if (old != null && old != g) {
+      old.close();
+    }
+  }
+
   /** Frees the accumulated gradient; {@link #grad()} is null afterwards (PyTorch set_to_none). */
   public void zeroGrad() {
     Tensor g = grad;

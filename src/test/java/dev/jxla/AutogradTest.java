@@ -85,6 +85,29 @@ class AutogradTest {
   }
 
   @Test
+  void tensorsAssignedFromOneValueStayDistinctVariables() {
+    try (TensorScope s = new TensorScope()) {
+      Tensor p1 = Tensor.of(new double[] {1, 2}).requiresGrad(true);
+      Tensor p2 = Tensor.of(new double[] {0, 0}).requiresGrad(true);
+      p2.assign(p1);  // a copy of data
+      Tensor q1 = Tensor.of(new double[] {0, 0}).requiresGrad(true);
+      Tensor q2 = Tensor.of(new double[] {0, 0}).requiresGrad(true);
+      Tensor v = p1.mul(1.0);
+      q1.assign(v);
+      q2.assign(v);  // the same pending value
+      Jxla.sync();
+      p1.mul(2.0).add(p2.mul(3.0)).add(q1.mul(5.0)).add(q2.mul(7.0)).sum().backward();
+      assertArrayEquals(new double[] {2, 2}, p1.grad().toDoubleArray(), 0);
+      assertArrayEquals(new double[] {3, 3}, p2.grad().toDoubleArray(), 0);
+      assertArrayEquals(new double[] {5, 5}, q1.grad().toDoubleArray(), 0);
+      assertArrayEquals(new double[] {7, 7}, q2.grad().toDoubleArray(), 0);
+      for (Tensor t : new Tensor[] {p1, p2, q1, q2}) {
+        t.requiresGrad(false);
+      }
+    }
+  }
+
+  @Test
   void assignUpdatesInPlaceLazily() {
     try (TensorScope s = new TensorScope()) {
       Tensor p = Tensor.of(new float[] {1, 2});
