@@ -851,8 +851,18 @@ public final class Tensor implements AutoCloseable {
     }
     long[] wrt = new long[leaves.size()];
     for (int i = 0; i < wrt.length; i++) {
-      wrt[i] = leaves.get(i).handle();
+      Tensor t = leaves.get(i);
+      wrt[i] = t.closed ? 0 : t.ref.handle();  // closed meanwhile by another thread: skipped below
     }
+    int live = 0;
+    for (int i = 0; i < wrt.length; i++) {
+      if (wrt[i] != 0) {
+        wrt[live] = wrt[i];
+        leaves.set(live++, leaves.get(i));
+      }
+    }
+    wrt = Arrays.copyOf(wrt, live);
+    leaves = leaves.subList(0, live);
     long[] gs = gradient == null ? Native.grad(self, wrt) : Native.vjp(self, gradient.handle(), wrt);
     for (int i = 0; i < gs.length; i++) {
       if (gs[i] == 0) {

@@ -75,6 +75,20 @@ class ModuleTest {
   }
 
   @Test
+  void corruptFilesAreRejectedWithIoErrors(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("bad.safetensors");
+    byte[] json = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]".getBytes(StandardCharsets.UTF_8);
+    ByteBuffer b = ByteBuffer.allocate(8 + json.length + 8).order(ByteOrder.LITTLE_ENDIAN);
+    b.putLong(json.length).put(json);
+    Files.write(f, b.array());
+    java.io.IOException e = assertThrows(java.io.IOException.class, () -> SafeTensors.read(f));
+    assertTrue(e.getMessage().contains("malformed header"), e.getMessage());
+    Files.write(f, new byte[] {100, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
+    e = assertThrows(java.io.IOException.class, () -> SafeTensors.read(f));
+    assertTrue(e.getMessage().contains("header length"), e.getMessage());
+  }
+
+  @Test
   void loadRejectsMismatchedState(@TempDir Path dir) throws Exception {
     Path f = dir.resolve("m.safetensors");
     try (Sequential a = mlp(1); Sequential b = new Sequential(new Linear(4, 9, new Rng(3)))) {
