@@ -61,6 +61,16 @@ public final class DataParallel implements AutoCloseable {
    * replica 0's device (the caller closes it, after {@link dev.jxla.Jxla#sync()}).
    */
   public Tensor step(Tensor x, Tensor y, Loss loss) {
+    Tensor[] r = stepWithOutputs(x, y, loss);
+    r[1].close();
+    return r[0];
+  }
+
+  /**
+   * Like {@link #step}, also returning the replicas' outputs concatenated along dimension 0 on
+   * replica 0's device: {loss, outputs} (both pending; the caller closes them).
+   */
+  public Tensor[] stepWithOutputs(Tensor x, Tensor y, Loss loss) {
     int n = replicas.size();
     long b = x.shape()[0];
     if (b % n != 0 || y.shape()[0] != b) {
@@ -71,6 +81,7 @@ public final class DataParallel implements AutoCloseable {
     Device home = devices.get(0);
     try (TensorScope s = new TensorScope()) {
       Tensor total = null;
+      Tensor[] outs = new Tensor[n];
       for (int i = 0; i < n; i++) {
         Tensor xi = x.slice(0, i * shard, (i + 1) * shard);
         Tensor yi = y.slice(0, i * shard, (i + 1) * shard);
@@ -78,7 +89,9 @@ public final class DataParallel implements AutoCloseable {
           xi = xi.to(devices.get(i));
           yi = yi.to(devices.get(i));
         }
-        Tensor li = loss.apply(replicas.get(i).forward(xi), yi);
+        Tensor out = replicas.get(i).forward(xi);
+        outs[i] = devices.get(i).equals(home) ? out : out.to(home);
+        Tensor li = loss.apply(out, yi);
         li.backward();
         Tensor lh = devices.get(i).equals(home) ? li : li.to(home);
         total = total == null ? lh : total.add(lh);
@@ -88,12 +101,15 @@ public final class DataParallel implements AutoCloseable {
         o.step();
         o.zeroGrad();
       }
-      return s.keep(total.mul(1.0 / n));
+      return new Tensor[] {s.keep(total.mul(1.0 / n)), s.keep(n == 1 ? outs[0] : Tensor.concat(0, outs))};
     }
   }
 
   private void allReduceMeanGradients() {
     int n = replicas.size();
+    if (n == 1) {
+      return;  // nothing to average: the step stays exactly the single-model step
+    }
     Device home = devices.get(0);
     List<List<Tensor>> params = new ArrayList<>();
     for (Module m : replicas) {
