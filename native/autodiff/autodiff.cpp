@@ -39,6 +39,9 @@ std::vector<NodeRef> vjp(const NodeRef& y, const NodeRef& ct, const std::vector<
       invalid("grad: wrt tensor ", i, " is on ", wrt[i]->device->name(), " but the output is on ", y->device->name());
     targets.insert(wrt[i].get());
   }
+  if (y->is_data() && !targets.count(y.get()))
+    invalid("grad: the output ", dtype_name(y->dtype), shape_str(y->shape),
+            " is already materialized (a sync or a read consumed its graph); call backward before reading it or syncing");
   std::vector<const Node*> order = topo_order({y.get()});
   // relevant = lies on a path from a target to y through differentiable float nodes
   std::unordered_set<const Node*> relevant;

@@ -91,6 +91,9 @@ jxla_status jxla_tensor_assign(jxla_tensor_t dst, jxla_tensor_t src) {
     if (cur->dtype != s->dtype || cur->shape != s->shape || cur->device != s->device)
       invalid("assign: source ", dtype_name(s->dtype), shape_str(s->shape), " on ", s->device->name(),
               " does not match the destination ", dtype_name(cur->dtype), shape_str(cur->shape), " on ", cur->device->name());
+    // a copy of data is a new variable: a fresh leaf over the same buffer, so the destination
+    // never aliases the source for autodiff (two parameters loaded from one value stay distinct)
+    if (s->is_data()) s = make_data(s->data);
     tensor_assign(d, std::move(s));
   }, &a);
 }

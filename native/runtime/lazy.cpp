@@ -75,10 +75,10 @@ void materialize(const std::vector<TensorImpl*>& ts) {
     const std::vector<const Node*>& rts = roots[gi];
     std::vector<BufferRef>& outs = results[gi];
     ++gi;
-    std::map<const Node*, NodeRef> data;
     for (size_t i = 0; i < rts.size(); ++i) {
-      NodeRef& d = data[rts[i]];
-      if (!d) d = make_data(outs[i]);
+      // one data leaf per tensor (sharing the buffer): two handles that held the same pending
+      // node must not become one autodiff variable after the sync
+      NodeRef d = make_data(outs[i]);
       TensorImpl* t = kv.second[i];
       std::lock_guard<std::mutex> g(t->mu);
       t->node = d;

@@ -228,6 +228,11 @@ int main() {
     CHECK(sx->is_data() && sx.get() != x.get() && sx->data == x->data);
     CHECK(grad(op(Op::ReduceSum, {sx}, ""), {x})[0] == nullptr);
     bool threw = false;
+    NodeRef s1 = data64({}, {2.0});
+    CHECK_NEAR(eval(grad(s1, {s1})[0])[0], 1.0, 0);  // d s / d s = 1 even for data
+    try { grad(s1, {z}); } catch (const Error& e) { threw = std::string(e.what()).find("already materialized") != std::string::npos; }
+    CHECK(threw);
+    threw = false;
     try { grad(y, {x}); } catch (const Error& e) { threw = std::string(e.what()).find("exactly one element") != std::string::npos; }
     CHECK(threw);
   }

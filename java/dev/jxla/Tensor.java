@@ -827,6 +827,23 @@ public final class Tensor implements AutoCloseable {
     return grad;
   }
 
+  /**
+   * Replaces the gradient (PyTorch's {@code p.grad = g}): this tensor takes ownership of
+   * {@code g} (it leaves any open scope); null clears it. g must have this tensor's shape and dtype.
+   */
+  public void setGrad(Tensor g) {
+    handle();
+    if (g != null && (g.dtype() != dtype() || !Arrays.equals(g.shape(), shape()) || !g.device.equals(device))) {
+      throw new IllegalArgumentException("setGrad: gradient " + g.dtype() + Arrays.toString(g.shape()) + " on " + g.device
+          + " does not match the tensor " + dtype() + Arrays.toString(shape()) + " on " + device);
+    }
+    Tensor old = grad;
+    grad = g == null ? null : TensorScope.escape(g);
+    if (old != null && old != g) {
+      old.close();
+    }
+  }
+
   /** Frees the accumulated gradient; {@link #grad()} is null afterwards (PyTorch set_to_none). */
   public void zeroGrad() {
     Tensor g = grad;
@@ -863,8 +880,18 @@ public final class Tensor implements AutoCloseable {
     }
     long[] wrt = new long[leaves.size()];
     for (int i = 0; i < wrt.length; i++) {
-      wrt[i] = leaves.get(i).handle();
+      Tensor t = leaves.get(i);
+      wrt[i] = t.closed ? 0 : t.ref.handle();  // closed meanwhile by another thread: skipped below
     }
+    int live = 0;
+    for (int i = 0; i < wrt.length; i++) {
+      if (wrt[i] != 0) {
+        wrt[live] = wrt[i];
+        leaves.set(live++, leaves.get(i));
+      }
+    }
+    wrt = Arrays.copyOf(wrt, live);
+    leaves = leaves.subList(0, live);
     long[] gs = gradient == null ? Native.grad(self, wrt) : Native.vjp(self, gradient.handle(), wrt);
     for (int i = 0; i < gs.length; i++) {
       if (gs[i] == 0) {

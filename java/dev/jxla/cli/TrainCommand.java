@@ -8,6 +8,7 @@ import dev.jxla.TensorScope;
 import dev.jxla.data.Mnist;
 import dev.jxla.nn.Conv2d;
 import dev.jxla.nn.CrossEntropyLoss;
+import dev.jxla.nn.DataParallel;
 import dev.jxla.nn.Flatten;
 import dev.jxla.nn.Linear;
 import dev.jxla.nn.MaxPool2d;
@@ -46,6 +47,7 @@ public final class TrainCommand {
     Path plot;
     boolean quiet;
     int trainLimit = 8000;
+    int replicas;  // 0: one per core of the device (data parallel when > 1)
   }
 
   /** Result of a run (for tests and the report). */
@@ -100,6 +102,7 @@ public final class TrainCommand {
           case "--seed": o.seed = Long.parseLong(v); break;
           case "--plot": o.plot = Path.of(v); break;
           case "--train-limit": o.trainLimit = Integer.parseInt(v); break;
+          case "--replicas": o.replicas = Integer.parseInt(v); break;
           default: throw new IllegalArgumentException("unknown option " + a);
         }
       } catch (NumberFormatException e) {
@@ -108,6 +111,9 @@ public final class TrainCommand {
     }
     if (!o.model.equals("mlp") && !o.model.equals("cnn")) {
       throw new IllegalArgumentException("--model must be mlp or cnn, got " + o.model);
+    }
+    if (o.replicas < 0 || (o.replicas > 0 && o.batch % o.replicas != 0)) {
+      throw new IllegalArgumentException("--replicas must be >= 1 and divide the batch");
     }
     if (o.epochs < 1 || o.batch < 1 || !(o.lr > 0) || o.trainLimit < o.batch || o.trainLimit > 8000) {
       throw new IllegalArgumentException("--epochs, --batch and --lr must be positive; --train-limit in [batch, 8000]");
@@ -138,23 +144,29 @@ public final class TrainCommand {
   }
 
   static Result train(Options o, PrintStream out) throws IOException {
-    Device dev = device(o.device);
-    if (!dev.isHost()) {
-      throw new IllegalArgumentException("train: only --device host is wired up so far (got " + o.device + ")");
-    }
+    Device dev = device(o.device);  // throws if the device kind is not available in this build
     Mnist data = Mnist.bundled();
     int px = data.rows * data.cols;
     int nTrain = o.trainLimit, nTest = data.count - 8000;
     long[] inShape = o.model.equals("cnn") ? new long[] {o.batch, 1, data.rows, data.cols} : new long[] {o.batch, px};
     Result res = new Result();
-    Rng rng = new Rng(o.seed);
     Random shuffle = new Random(o.seed);
     CrossEntropyLoss lossFn = new CrossEntropyLoss();
-    try (Module net = model(o.model, rng); Adam opt = new Adam(net.parameters(), o.lr)) {
+    int nrep = o.replicas > 0 ? o.replicas : dev.cores();
+    List<Device> devs = new ArrayList<>();
+    for (int i = 0; i < nrep; i++) {
+      devs.add(dev.cores() >= nrep && nrep > 1 ? dev.core(i) : dev);
+    }
+    if (o.batch % nrep != 0) {
+      throw new IllegalArgumentException("train: batch " + o.batch + " does not split across " + nrep + " replicas");
+    }
+    // one replica: a plain model and optimizer; several: DataParallel (same init: one seed)
+    try (DataParallel dp = new DataParallel(() -> model(o.model, new Rng(o.seed)), devs, ps -> new Adam(ps, o.lr))) {
+      Module net = dp.replicas().get(0);
       if (!o.quiet) {
-        out.printf(Locale.ROOT, "jxla train: %s (%,d parameters), Adam lr %g, batch %d, %d epochs, %d train / %d test digits, device %s%n",
+        out.printf(Locale.ROOT, "jxla train: %s (%,d parameters), Adam lr %s, batch %d, %d epochs, %d train / %d test digits, device %s%n",
             o.model.equals("cnn") ? "CNN conv8-pool-conv16-pool-linear" : "MLP 784-256-128-10", net.parameterCount(), o.lr,
-            o.batch, o.epochs, nTrain, nTest, dev.name());
+            o.batch, o.epochs, nTrain, nTest, dev.name() + (nrep > 1 ? ", data parallel over " + nrep + " replicas" : ""));
       }
       int[] order = new int[nTrain];
       for (int i = 0; i < nTrain; i++) {
@@ -185,14 +197,11 @@ public final class TrainCommand {
           Tensor loss;
           Tensor pred;
           try (TensorScope scope = new TensorScope()) {
-            Tensor x = Tensor.of(xb, inShape);
-            Tensor y = Tensor.of(yb, o.batch);
-            Tensor logits = net.forward(x);
-            loss = scope.keep(lossFn.apply(logits, y));
-            pred = scope.keep(logits.argmax(1));
-            loss.backward();
-            opt.step();
-            opt.zeroGrad();
+            Tensor x = onDevice(Tensor.of(xb, inShape), dev);
+            Tensor y = onDevice(Tensor.of(yb, o.batch), dev);
+            Tensor[] r = dp.stepWithOutputs(x, y, lossFn);  // forward, backward, all-reduce, Adam
+            loss = scope.keep(r[0]);
+            pred = scope.keep(r[1].argmax(1));
           }
           Jxla.sync();  // forward + backward + update: one graph
           double l = loss.item();
@@ -221,7 +230,7 @@ public final class TrainCommand {
         }
       }
       res.stepsPerSecond = totalSteps / (totalNanos / 1e9);
-      res.testAccuracy = evaluate(net, data, o, inShape);
+      res.testAccuracy = evaluate(net, data, inShape, dev);
       if (!o.quiet) {
         out.printf(Locale.ROOT, "test accuracy: %.2f%% (%d digits), %.1f steps/s over %d steps%n", 100 * res.testAccuracy,
             nTest, res.stepsPerSecond, totalSteps);
@@ -237,7 +246,11 @@ public final class TrainCommand {
     return res;
   }
 
-  static double evaluate(Module net, Mnist data, Options o, long[] trainShape) {
+  static Tensor onDevice(Tensor t, Device dev) {
+    return dev.isHost() ? t : t.to(dev);
+  }
+
+  static double evaluate(Module net, Mnist data, long[] trainShape, Device dev) {
     net.eval();
     int px = data.rows * data.cols, eb = 500, correct = 0, n = 0;
     for (int start = 8000; start + eb <= data.count; start += eb) {
@@ -246,7 +259,7 @@ public final class TrainCommand {
       long[] shape = trainShape.length == 4 ? new long[] {eb, 1, data.rows, data.cols} : new long[] {eb, px};
       long[] p;
       try (TensorScope scope = new TensorScope()) {
-        p = net.forward(Tensor.of(xb, shape)).argmax(1).toLongArray();
+        p = net.forward(onDevice(Tensor.of(xb, shape), dev)).argmax(1).toLongArray();
       }
       for (int b = 0; b < eb; b++) {
         if (p[b] == data.labels[start + b]) {

@@ -9,8 +9,6 @@ import dev.jxla.Tensor;
  * PyTorch initialization (uniform +-1/sqrt(in/groups * k * k)).
  */
 public final class Conv2d extends Module {
-  private final Tensor weight;
-  private final Tensor bias;
   private final int stride;
   private final int padding;
   private final int groups;
@@ -28,8 +26,8 @@ public final class Conv2d extends Module {
           + " stride=" + stride + " padding=" + padding + " groups=" + groups);
     }
     double bound = 1.0 / Math.sqrt((double) in / groups * kernel * kernel);
-    weight = registerParameter("weight", Init.uniform(rng, DType.F32, -bound, bound, out, in / groups, kernel, kernel));
-    bias = registerParameter("bias", Init.uniform(rng, DType.F32, -bound, bound, out));
+    registerParameter("weight", Init.uniform(rng, DType.F32, -bound, bound, out, in / groups, kernel, kernel));
+    registerParameter("bias", Init.uniform(rng, DType.F32, -bound, bound, out));
     this.stride = stride;
     this.padding = padding;
     this.groups = groups;
@@ -37,8 +35,8 @@ public final class Conv2d extends Module {
 
   @Override
   public Tensor forward(Tensor x) {
-    try (Tensor y = x.conv2d(weight, new int[] {stride, stride}, new int[] {padding, padding}, new int[] {1, 1}, groups);
-        Tensor b = bias.reshape(1, -1, 1, 1)) {
+    try (Tensor y = x.conv2d(param("weight"), new int[] {stride, stride}, new int[] {padding, padding}, new int[] {1, 1}, groups);
+        Tensor b = param("bias").reshape(1, -1, 1, 1)) {
       return y.add(b);
     }
   }

@@ -6,19 +6,18 @@ import dev.jxla.Tensor;
 
 /** A lookup table [num, dim] (normal(0, 1) init, like PyTorch); forward(indices int) -> [..., dim]. */
 public final class Embedding extends Module {
-  private final Tensor weight;
 
   /** A table of {@code num} vectors of size {@code dim}. */
   public Embedding(int num, int dim, Rng rng) {
     if (num <= 0 || dim <= 0) {
       throw new IllegalArgumentException("Embedding: num and dim must be > 0, got " + num + ", " + dim);
     }
-    weight = registerParameter("weight", Init.normal(rng, DType.F32, 1.0, num, dim));
+    registerParameter("weight", Init.normal(rng, DType.F32, 1.0, num, dim));
   }
 
   /** The table. */
   public Tensor weight() {
-    return weight;
+    return param("weight");
   }
 
   @Override
@@ -26,6 +25,6 @@ public final class Embedding extends Module {
     if (indices.dtype().isFloatingPoint() || indices.dtype() == DType.BOOL) {
       throw new IllegalArgumentException("Embedding: indices must be integer, got " + indices.dtype());
     }
-    return weight.gather(indices, 0);
+    return weight().gather(indices, 0);
   }
 }

@@ -11,8 +11,6 @@ import dev.jxla.TensorScope;
 public final class LayerNorm extends Module {
   private final long dim;
   private final double eps;
-  private final Tensor weight;
-  private final Tensor bias;
 
   /** Normalizes over a last dimension of size {@code dim}, eps = 1e-5. */
   public LayerNorm(long dim) {
@@ -26,8 +24,8 @@ public final class LayerNorm extends Module {
     }
     this.dim = dim;
     this.eps = eps;
-    weight = registerParameter("weight", Tensor.ones(dtype, dim));
-    bias = registerParameter("bias", Tensor.zeros(dtype, dim));
+    registerParameter("weight", Tensor.ones(dtype, dim));
+    registerParameter("bias", Tensor.zeros(dtype, dim));
   }
 
   @Override
@@ -40,7 +38,7 @@ public final class LayerNorm extends Module {
       Tensor mean = x.mean(true, -1);
       Tensor c = x.sub(mean);
       Tensor var = c.mul(c).mean(true, -1);
-      Tensor y = c.mul(var.add(eps).rsqrt()).mul(weight).add(bias);
+      Tensor y = c.mul(var.add(eps).rsqrt()).mul(param("weight")).add(param("bias"));
       return sc.keep(y);
     }
   }

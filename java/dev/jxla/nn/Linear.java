@@ -9,8 +9,7 @@ import dev.jxla.Tensor;
  * Initialization as PyTorch: W and b uniform in +-1/sqrt(in).
  */
 public final class Linear extends Module {
-  private final Tensor weight;
-  private final Tensor bias;
+  private final boolean hasBias;
 
   /** A layer with bias, float32, initialized from {@code rng}. */
   public Linear(int in, int out, Rng rng) {
@@ -23,18 +22,21 @@ public final class Linear extends Module {
       throw new IllegalArgumentException("Linear: in and out must be > 0, got " + in + ", " + out);
     }
     double bound = 1.0 / Math.sqrt(in);
-    weight = registerParameter("weight", Init.uniform(rng, dtype, -bound, bound, out, in));
-    bias = withBias ? registerParameter("bias", Init.uniform(rng, dtype, -bound, bound, out)) : null;
+    registerParameter("weight", Init.uniform(rng, dtype, -bound, bound, out, in));
+    if (withBias) {
+      registerParameter("bias", Init.uniform(rng, dtype, -bound, bound, out));
+    }
+    hasBias = withBias;
   }
 
   /** W [out, in]. */
   public Tensor weight() {
-    return weight;
+    return param("weight");
   }
 
   /** b [out], or null. */
   public Tensor bias() {
-    return bias;
+    return hasBias ? param("bias") : null;
   }
 
   @Override
@@ -44,12 +46,12 @@ public final class Linear extends Module {
       throw new IllegalArgumentException("Linear: input must have rank >= 1, got a scalar");
     }
     // contract x's last dim with W's dim 1: no transpose node
-    Tensor y = x.dotGeneral(weight, new int[] {r - 1}, new int[] {1}, new int[0], new int[0]);
-    if (bias == null) {
+    Tensor y = x.dotGeneral(weight(), new int[] {r - 1}, new int[] {1}, new int[0], new int[0]);
+    if (!hasBias) {
       return y;
     }
     try (Tensor t = y) {
-      return t.add(bias);
+      return t.add(bias());
     }
   }
 }

@@ -38,6 +38,38 @@ public abstract class Module implements AutoCloseable {
     return t;
   }
 
+  /** This module's own parameter {@code name} (layers read it at every forward: to() may replace it). */
+  protected final Tensor param(String name) {
+    Tensor t = params.get(name);
+    if (t == null) {
+      throw new IllegalArgumentException("module: no parameter '" + name + "'");
+    }
+    return t;
+  }
+
+  /**
+   * Moves every parameter (here and in the children) to {@code device}: each one is replaced by
+   * a materialized copy on that device that requires grad; the old tensors are closed. Build
+   * optimizers after moving (they hold the parameter tensors). Returns this module.
+   */
+  public Module to(dev.jxla.Device device) {
+    for (Map.Entry<String, Tensor> e : params.entrySet()) {
+      Tensor p = e.getValue();
+      if (p.device().equals(device)) {
+        continue;
+      }
+      Tensor q = TensorScope.escape(p.to(device));
+      q.materialized();
+      q.requiresGrad(true);
+      e.setValue(q);
+      p.close();
+    }
+    for (Module m : children.values()) {
+      m.to(device);
+    }
+    return this;
+  }
+
   /** Registers a child module under {@code name}. */
   protected final <M extends Module> M registerModule(String name, M m) {
     checkName(name);

@@ -120,13 +120,13 @@ public final class SafeTensors {
       }
       ByteBuffer hb = ByteBuffer.allocate((int) n);
       readFully(ch, hb, 8);
-      Object parsed = Json.parse(new String(hb.array(), StandardCharsets.UTF_8).trim());
-      if (!(parsed instanceof Map)) {
-        throw new IOException("safetensors: header is not a JSON object");
-      }
       long base = 8 + n;
       Map<String, Tensor> out = new LinkedHashMap<>();
       try {
+        Object parsed = Json.parse(new String(hb.array(), StandardCharsets.UTF_8).trim());
+        if (!(parsed instanceof Map)) {
+          throw new IOException("safetensors: header is not a JSON object");
+        }
         for (Map.Entry<?, ?> e : ((Map<?, ?>) parsed).entrySet()) {
           String name = (String) e.getKey();
           if (name.equals("__metadata__")) {
@@ -153,11 +153,16 @@ public final class SafeTensors {
           data.flip();
           out.put(name, TensorScope0.own(Tensor.of(data, dt, shape)));
         }
-      } catch (ClassCastException | NullPointerException ex) {
+      } catch (ClassCastException | NullPointerException | IllegalArgumentException ex) {
         for (Tensor t : out.values()) {
           t.close();
         }
-        throw new IOException("safetensors: malformed header entry in " + file + ": " + ex, ex);
+        throw new IOException("safetensors: malformed header in " + file + ": " + ex.getMessage(), ex);
+      } catch (IOException ex) {
+        for (Tensor t : out.values()) {
+          t.close();
+        }
+        throw ex;
       }
       return out;
     }

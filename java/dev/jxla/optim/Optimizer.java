@@ -87,18 +87,18 @@ public abstract class Optimizer implements AutoCloseable {
   protected static Tensor scalar(double v, Tensor like) {
     DType dt = like.dtype();
     // made directly in the parameter's dtype: no conversion to run
-    if (dt == DType.F32) {
-      return Tensor.scalar((float) v);
+    Tensor s = dt == DType.F32 ? Tensor.scalar((float) v) : dt == DType.F64 ? Tensor.scalar(v) : Tensor.scalar(v, dt);
+    if (like.device().isHost()) {
+      return s;
     }
-    if (dt == DType.F64) {
-      return Tensor.scalar(v);
+    try (Tensor h = s) {
+      return h.to(like.device());
     }
-    return Tensor.scalar(v, dt);
   }
 
   /** A zero state tensor shaped like p, owned by this optimizer. */
   protected final Tensor newState(Tensor p) {
-    Tensor z = TensorScope.escape(Tensor.zeros(p.dtype(), p.shape()));
+    Tensor z = TensorScope.escape(Tensor.full(p.device(), 0.0, p.dtype(), p.shape()));
     state.add(z);
     return z;
   }

@@ -73,10 +73,37 @@ class AutogradTest {
       assertTrue(e.getMessage().contains("exactly one element"), e.getMessage());
       e = assertThrows(IllegalArgumentException.class, () -> x.assign(Tensor.of(new double[] {1, 2, 3})));
       assertTrue(e.getMessage().contains("assign"), e.getMessage());
+      Tensor read = x.sum();
+      read.item();
+      IllegalArgumentException gone = assertThrows(IllegalArgumentException.class, read::backward);
+      assertTrue(gone.getMessage().contains("already materialized"), gone.getMessage());
       // the engine stays usable
       x.sum().backward();
       assertArrayEquals(new double[] {1, 1}, x.grad().toDoubleArray(), 0);
       x.requiresGrad(false);
+    }
+  }
+
+  @Test
+  void tensorsAssignedFromOneValueStayDistinctVariables() {
+    try (TensorScope s = new TensorScope()) {
+      Tensor p1 = Tensor.of(new double[] {1, 2}).requiresGrad(true);
+      Tensor p2 = Tensor.of(new double[] {0, 0}).requiresGrad(true);
+      p2.assign(p1);  // a copy of data
+      Tensor q1 = Tensor.of(new double[] {0, 0}).requiresGrad(true);
+      Tensor q2 = Tensor.of(new double[] {0, 0}).requiresGrad(true);
+      Tensor v = p1.mul(1.0);
+      q1.assign(v);
+      q2.assign(v);  // the same pending value
+      Jxla.sync();
+      p1.mul(2.0).add(p2.mul(3.0)).add(q1.mul(5.0)).add(q2.mul(7.0)).sum().backward();
+      assertArrayEquals(new double[] {2, 2}, p1.grad().toDoubleArray(), 0);
+      assertArrayEquals(new double[] {3, 3}, p2.grad().toDoubleArray(), 0);
+      assertArrayEquals(new double[] {5, 5}, q1.grad().toDoubleArray(), 0);
+      assertArrayEquals(new double[] {7, 7}, q2.grad().toDoubleArray(), 0);
+      for (Tensor t : new Tensor[] {p1, p2, q1, q2}) {
+        t.requiresGrad(false);
+      }
     }
   }
 

@@ -30,9 +30,19 @@ class TrainCommandTest {
   }
 
   @Test
+  void dataParallelRunOverTwoReplicas() throws Exception {
+    TrainCommand.Options o = TrainCommand.parse(new String[] {"--epochs", "1", "--train-limit", "640", "--replicas", "2", "--quiet"});
+    TrainCommand.Result r = TrainCommand.train(o, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    assertTrue(r.testAccuracy > 0.4, "test accuracy " + r.testAccuracy);
+    assertTrue(r.stepLoss.get(9) < r.stepLoss.get(0), "loss " + r.stepLoss);
+  }
+
+  @Test
   void badOptionsAreRejected() {
+    assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--replicas", "3"}));
     assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--model", "rnn"}));
     assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--epochs"}));
     assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--lr", "x"}));
+    assertThrows(IllegalArgumentException.class, () -> TrainCommand.device("gpu"));
   }
 }

@@ -41,6 +41,15 @@ class ModuleTest {
   }
 
   @Test
+  void moduleToItsOwnDeviceKeepsTheParameters() {
+    try (Sequential m = mlp(1)) {
+      Tensor w = m.namedParameters().get("0.weight");
+      m.to(dev.jxla.Device.host());
+      assertTrue(w == m.namedParameters().get("0.weight") && !w.isClosed());
+    }
+  }
+
+  @Test
   void saveLoadRoundTripIsBitIdentical(@TempDir Path dir) throws Exception {
     Path f = dir.resolve("m.safetensors");
     try (Sequential a = mlp(1); Sequential b = mlp(2)) {
@@ -63,6 +72,20 @@ class ModuleTest {
     assertTrue(header.contains("\"0.weight\":{\"dtype\":\"F32\",\"shape\":[8,4],\"data_offsets\":["), header);
     long total = 4L * (4 * 8 + 8 + 8 + 8 + 8 * 3 + 3);
     assertEquals(8 + n + total, bytes.length);
+  }
+
+  @Test
+  void corruptFilesAreRejectedWithIoErrors(@TempDir Path dir) throws Exception {
+    Path f = dir.resolve("bad.safetensors");
+    byte[] json = "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]".getBytes(StandardCharsets.UTF_8);
+    ByteBuffer b = ByteBuffer.allocate(8 + json.length + 8).order(ByteOrder.LITTLE_ENDIAN);
+    b.putLong(json.length).put(json);
+    Files.write(f, b.array());
+    java.io.IOException e = assertThrows(java.io.IOException.class, () -> SafeTensors.read(f));
+    assertTrue(e.getMessage().contains("malformed header"), e.getMessage());
+    Files.write(f, new byte[] {100, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
+    e = assertThrows(java.io.IOException.class, () -> SafeTensors.read(f));
+    assertTrue(e.getMessage().contains("header length"), e.getMessage());
   }
 
   @Test

@@ -81,6 +81,37 @@ class TrainingTest {
     }
   }
 
+  /** TotalSamples of a metric in the PyTorch/XLA-format report (0 if absent). */
+  static long samples(String metric) {
+    String[] lines = Jxla.metricsReport().split("\n");
+    for (int i = 0; i + 1 < lines.length; i++) {
+      if (lines[i].trim().equals("Metric: " + metric)) {
+        return Long.parseLong(lines[i + 1].trim().replace("TotalSamples:", "").trim());
+      }
+    }
+    return 0;
+  }
+
+  @Test
+  void forwardBackwardAndUpdateRunAsOneGraphPerStep() {
+    Blobs data = new Blobs(16, 5);
+    Rng rng = new Rng(6);
+    try (Sequential net = new Sequential(new Linear(8, 16, rng), new GELU(), new LayerNorm(16), new Dropout(0.1, rng),
+        new Linear(16, 4, rng)); dev.jxla.optim.AdamW opt = new dev.jxla.optim.AdamW(net.parameters(), 1e-3)) {
+      CrossEntropyLoss ce = new CrossEntropyLoss(0.1);
+      for (int t = 0; t < 3; t++) {
+        step(net, opt, ce, data.x, data.y, 16);
+      }
+      long exec = samples("ExecuteTime"), compiles = Jxla.counter("UncachedCompile");
+      for (int t = 0; t < 5; t++) {
+        step(net, opt, ce, data.x, data.y, 16);
+      }
+      // item() reads the already-computed loss: no further execution
+      assertEquals(exec + 5, samples("ExecuteTime"));
+      assertEquals(compiles, Jxla.counter("UncachedCompile"));
+    }
+  }
+
   @Test
   void nativeMemoryIsFlatOver2000Steps() {
     Blobs data = new Blobs(16, 2);

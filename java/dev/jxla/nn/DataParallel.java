@@ -1,0 +1,145 @@
+package dev.jxla.nn;
+
+import dev.jxla.Device;
+import dev.jxla.Tensor;
+import dev.jxla.TensorScope;
+import dev.jxla.optim.Optimizer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * Synchronous data parallelism: one replica of a module per device (e.g. the cores of
+ * {@code Device.tpu("v4", 8)}), each step splits the batch along dimension 0 across the
+ * replicas, every replica computes its gradients, the gradients are all-reduced (mean) and each
+ * replica's optimizer applies the same mean gradient, so the parameters stay identical on every
+ * replica after each step. Replicas start from replica 0's parameters. The all-reduce gathers
+ * the per-replica gradients on replica 0's device, averages there and sends the mean back (the
+ * emulator's ICI collectives can replace this later without changing the API).
+ */
+public final class DataParallel implements AutoCloseable {
+  private final List<Module> replicas = new ArrayList<>();
+  private final List<Optimizer> optimizers = new ArrayList<>();
+  private final List<Device> devices;
+
+  /**
+   * Builds {@code devices.size()} replicas with {@code factory} (equal architecture), moves
+   * replica i to device i, copies replica 0's parameters into the others and creates one
+   * optimizer per replica with {@code optimizer}.
+   */
+  public DataParallel(Supplier<Module> factory, List<Device> devices, Function<List<Tensor>, Optimizer> optimizer) {
+    if (devices == null || devices.isEmpty()) {
+      throw new IllegalArgumentException("DataParallel: no devices");
+    }
+    this.devices = List.copyOf(devices);
+    for (Device d : this.devices) {
+      replicas.add(factory.get().to(d));
+    }
+    for (int i = 1; i < replicas.size(); i++) {
+      replicas.get(i).loadStateDict(replicas.get(0).stateDict());
+    }
+    for (Module m : replicas) {
+      optimizers.add(optimizer.apply(m.parameters()));
+    }
+  }
+
+  /** The replicas (replica i lives on device i). */
+  public List<Module> replicas() {
+    return Collections.unmodifiableList(replicas);
+  }
+
+  /** The optimizers (one per replica; set the learning rate on all of them). */
+  public List<Optimizer> optimizers() {
+    return Collections.unmodifiableList(optimizers);
+  }
+
+  /**
+   * Traces one data-parallel step on a host batch (x and y split along dimension 0; the batch
+   * must divide evenly) and returns the mean loss over the replicas as a pending tensor on
+   * replica 0's device (the caller closes it, after {@link dev.jxla.Jxla#sync()}).
+   */
+  public Tensor step(Tensor x, Tensor y, Loss loss) {
+    Tensor[] r = stepWithOutputs(x, y, loss);
+    r[1].close();
+    return r[0];
+  }
+
+  /**
+   * Like {@link #step}, also returning the replicas' outputs concatenated along dimension 0 on
+   * replica 0's device: {loss, outputs} (both pending; the caller closes them).
+   */
+  public Tensor[] stepWithOutputs(Tensor x, Tensor y, Loss loss) {
+    int n = replicas.size();
+    long b = x.shape()[0];
+    if (b % n != 0 || y.shape()[0] != b) {
+      throw new IllegalArgumentException("DataParallel.step: batch " + b + " (targets " + y.shape()[0]
+          + ") must split evenly across " + n + " replicas");
+    }
+    long shard = b / n;
+    Device home = devices.get(0);
+    try (TensorScope s = new TensorScope()) {
+      Tensor total = null;
+      Tensor[] outs = new Tensor[n];
+      for (int i = 0; i < n; i++) {
+        Tensor xi = x.slice(0, i * shard, (i + 1) * shard);
+        Tensor yi = y.slice(0, i * shard, (i + 1) * shard);
+        if (!devices.get(i).equals(x.device())) {
+          xi = xi.to(devices.get(i));
+          yi = yi.to(devices.get(i));
+        }
+        Tensor out = replicas.get(i).forward(xi);
+        outs[i] = devices.get(i).equals(home) ? out : out.to(home);
+        Tensor li = loss.apply(out, yi);
+        li.backward();
+        Tensor lh = devices.get(i).equals(home) ? li : li.to(home);
+        total = total == null ? lh : total.add(lh);
+      }
+      allReduceMeanGradients();
+      for (Optimizer o : optimizers) {
+        o.step();
+        o.zeroGrad();
+      }
+      return new Tensor[] {s.keep(total.mul(1.0 / n)), s.keep(n == 1 ? outs[0] : Tensor.concat(0, outs))};
+    }
+  }
+
+  private void allReduceMeanGradients() {
+    int n = replicas.size();
+    if (n == 1) {
+      return;  // nothing to average: the step stays exactly the single-model step
+    }
+    Device home = devices.get(0);
+    List<List<Tensor>> params = new ArrayList<>();
+    for (Module m : replicas) {
+      params.add(m.parameters());
+    }
+    for (int k = 0; k < params.get(0).size(); k++) {
+      Tensor sum = null;
+      for (int i = 0; i < n; i++) {
+        Tensor g = params.get(i).get(k).grad();
+        if (g == null) {
+          throw new IllegalStateException("DataParallel: replica " + i + " has no gradient for parameter " + k);
+        }
+        Tensor gh = devices.get(i).equals(home) ? g : g.to(home);
+        sum = sum == null ? gh : sum.add(gh);
+      }
+      Tensor mean = sum.mul(1.0 / n);
+      for (int i = 0; i < n; i++) {
+        Tensor p = params.get(i).get(k);
+        p.setGrad(devices.get(i).equals(home) ? mean.detach() : mean.to(devices.get(i)));
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    for (Optimizer o : optimizers) {
+      o.close();
+    }
+    for (Module m : replicas) {
+      m.close();
+    }
+  }
+}
