@@ -126,13 +126,14 @@ class MemoryTest {
     assertTrue(Jxla.liveTensors() > tensors, "the dropped tensors are alive until collected");
     long deadline = System.nanoTime() + 60_000_000_000L;
     int rounds = 0;
-    while ((Jxla.liveTensors() != tensors || Jxla.liveBytes() != bytes) && System.nanoTime() < deadline) {
+    // "<=": garbage that earlier tests dropped may be collected during this loop too
+    while ((Jxla.liveTensors() > tensors || Jxla.liveBytes() > bytes) && System.nanoTime() < deadline) {
       System.gc();
       Thread.sleep(20);
       Jxla.sync();  // races with the deallocator thread freeing pending tensors: must be safe
       rounds++;
     }
-    assertEquals(tensors, Jxla.liveTensors(), "live tensors after " + rounds + " GC rounds");
-    assertEquals(bytes, Jxla.liveBytes(), "live bytes after " + rounds + " GC rounds");
+    assertTrue(Jxla.liveTensors() <= tensors, "live tensors after " + rounds + " GC rounds: " + Jxla.liveTensors() + " > " + tensors);
+    assertTrue(Jxla.liveBytes() <= bytes, "live bytes after " + rounds + " GC rounds: " + Jxla.liveBytes() + " > " + bytes);
   }
 }
