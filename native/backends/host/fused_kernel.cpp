@@ -199,7 +199,11 @@ std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
     fk->dot_a = b.in_idx.at(k.dot->inputs[0].get());
     fk->dot_b = b.in_idx.at(k.dot->inputs[1].get());
     fk->dot_is_output = root == k.dot;
-    if (!fk->dot_is_output && root->dtype == DType::F32) fk->gemm_into_out = 0;
+    for (size_t i = 0; i < k.outputs.size(); ++i)
+      if (k.outputs[i] == k.dot) fk->gemm_into_out = static_cast<int>(i);  // the GEMM result is returned
+    // otherwise the GEMM writes the root's buffer and the epilogue runs in place: the root is
+    // computed last in each block, after every read of the GEMM block
+    if (fk->gemm_into_out < 0 && root->dtype == DType::F32) fk->gemm_into_out = 0;
     fk->N = k.dot->numel();
   }
   for (const Node* o : k.outputs) { fk->out_value.push_back(b.id(o)); fk->out_scalar.push_back(b.scalar_space(o)); }
@@ -223,10 +227,15 @@ std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
       b.scalar_sweep();
     }
   }
-  if (!(k.kind == Kernel::Dot && fk->dot_is_output) && !b.scalar_space(root)) {
+  // the final pass writes the full-space outputs: extra outputs first, the root last
+  std::vector<const Node*> targets;
+  for (size_t i = 1; i < k.outputs.size(); ++i)
+    if (!b.scalar_space(k.outputs[i]) && k.outputs[i] != k.dot) targets.push_back(k.outputs[i]);
+  if (!(k.kind == Kernel::Dot && fk->dot_is_output) && !b.scalar_space(root)) targets.push_back(root);
+  if (!targets.empty()) {
     Prog p;
     std::unordered_map<const Node*, bool> done;
-    b.emit(root, p, done);
+    for (const Node* t : targets) b.emit(t, p, done);
     fk->passes.push_back(std::move(p));
   }
   return fk;

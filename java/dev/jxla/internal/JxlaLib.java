@@ -118,4 +118,11 @@ public final class JxlaLib {
   public static native int jxla_memory_live_bytes(@Cast("int64_t*") LongPointer bytes);
 
   public static native int jxla_memory_live_tensors(@Cast("int64_t*") LongPointer count);
+
+  // ---- fusion compiler (issue 3) ----
+  public static native int jxla_last_kernel_count(@Cast("int64_t*") LongPointer count);
+
+  public static native int jxla_fusion_set_enabled(int on);
+
+  public static native int jxla_fusion_enabled(@Cast("int32_t*") IntPointer on);
 }
