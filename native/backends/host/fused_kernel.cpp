@@ -283,6 +283,11 @@ void exec(const Ctx& c, const Prog& p, int64_t i0, int64_t n, int64_t row, float
   const FusedKernel& fk = c.fk;
   for (const Ins& I : p.ins) {
     float* dst = p.scalar ? sc + I.dst : regs + static_cast<int64_t>(I.dst) * kBlock;
+    // a computed f32 output is written straight into its buffer (no register + copy), except
+    // into the buffer the GEMM result is read from (the epilogue's in-place case)
+    if (I.out >= 0 && !p.scalar && I.t >= Ins::Unary && I.t <= Ins::Clamp && c.out[I.out]->dtype == DType::F32 &&
+        c.out[I.out]->as<float>() != c.gemm)
+      dst = c.out[I.out]->as<float>() + i0;
     const float* res = dst;
     switch (I.t) {
       case Ins::LoadPtr: res = c.in[I.ext]->as<float>() + i0; break;

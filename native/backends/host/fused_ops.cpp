@@ -44,6 +44,21 @@ FusedOps choose() {
 }
 }  // namespace
 
+const FusedOps* fused_ops_table(const char* isa) {
+  __builtin_cpu_init();
+  static const FusedOps base = JXLA_OPS_TABLE(isa_base, "sse2"), avx2 = JXLA_OPS_TABLE(isa_avx2, "avx2"),
+                        avx512 = JXLA_OPS_TABLE(isa_avx512, "avx512");
+  if (std::strcmp(isa, "sse2") == 0) return &base;
+  if (std::strcmp(isa, "avx2") == 0)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? &avx2 : nullptr;
+  if (std::strcmp(isa, "avx512") == 0)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+                   __builtin_cpu_supports("avx512bw")
+               ? &avx512
+               : nullptr;
+  return nullptr;
+}
+
 const FusedOps& fused_ops() {
   static const FusedOps ops = choose();
   return ops;
