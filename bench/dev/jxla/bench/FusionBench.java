@@ -165,6 +165,23 @@ public class FusionBench {
     return Jxla.lastKernelCount();
   }
 
+  private double salt = 0;
+
+  /** A 1,000-op graph whose constant changes every call: a compile-cache miss each time. */
+  @Benchmark
+  public long compile1000() {
+    salt += 1;
+    Tensor c = Tensor.full(salt, DType.F32, 256);
+    Tensor t = small.add(c);
+    for (int i = 1; i < 1000; i++) {
+      t = step(t, (i % 2 == 0) ? t.add(c) : t.mul(half));
+    }
+    Jxla.sync();
+    t.close();
+    c.close();
+    return Jxla.lastKernelCount();
+  }
+
   @Benchmark
   public long mlp() {
     Tensor h = in.matmul(w1);
