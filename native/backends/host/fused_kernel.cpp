@@ -2,7 +2,7 @@
 // Iteration space: a loop or dot kernel covers the linear index range [0, N) of its root in
 // blocks of kBlock elements (parallel over blocks); a row kernel covers M rows of L elements
 // (parallel over rows, each row in blocks). Every full-space value of a block lives in a
-// per-thread register of kBlock floats (64 KiB at most per value... 16 KiB each), so
+// per-thread register of kBlock floats (16 KiB), so
 // intermediates never reach memory. Row kernels also have scalar-space values (one per row:
 // reductions and what is computed from them) kept in a per-row scalar array.
 // Passes of a row kernel: [scalar sweep] then, per reduction, a full pass over the row that
