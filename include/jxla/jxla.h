@@ -171,6 +171,14 @@ jxla_status jxla_function_ir(jxla_function_t fn, char* buf, int64_t cap, int64_t
 /* Frees the function (its executable and captured constants). Freeing NULL is a no-op. */
 jxla_status jxla_function_free(jxla_function_t fn);
 
+/* ---- fusion compiler (issue 3) ---- */
+/* kernel count of the last executable the calling thread ran (-1 before the first run) */
+jxla_status jxla_last_kernel_count(int64_t* count);
+/* process-wide fusion switch (initially env JXLA_FUSION, default on); changing it clears the
+   compile cache. on = 0 runs one kernel per op. */
+jxla_status jxla_fusion_set_enabled(int32_t on);
+jxla_status jxla_fusion_enabled(int32_t* on);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,8 @@
 // fusion.cpp - the fusion pass: partitions the optimized graph into kernels (no graph change).
 // Groups grow from a root (visited in reverse topological order, like XLA's instruction
-// fusion) by absorbing producers whose every user is already in the group, so a group has one
-// externally visible value (its root) and the kernel graph is acyclic. Kinds:
+// fusion) by absorbing producers whose every user is already in the group, so no node outside
+// a group reads its non-root members and the kernel graph is acyclic. Members that are graph
+// outputs are written as extra outputs of the kernel (multi-output fusion). Kinds:
 //   loop:   element-wise/reshape chains plus broadcast/transpose loads of materialized values;
 //   row:    a loop that also absorbed reductions over trailing axes reached through
 //           row-broadcasts (softmax, layer norm, logsumexp: one kernel per row block);
@@ -130,7 +131,7 @@ class Fusion final : public Pass {
       else if (gemm_dot(n, &ta, &tb, &gm, &gn, &gk)) { G.kind = Kernel::Dot; G.dot = n; }
       else G.kind = Kernel::Single;
       G.members.insert(n);
-      if (G.kind != Kernel::Single) grow(G, users, is_out, owner, fuse);
+      if (G.kind != Kernel::Single) grow(G, users, owner, fuse);
       int id = static_cast<int>(groups.size());
       for (const Node* m : G.members) if (!inline_leaf(m)) owner[m] = id;
       groups.push_back(std::move(G));
@@ -163,6 +164,8 @@ class Fusion final : public Pass {
       for (const Node* m : G.members) k.nodes.push_back(m);
       std::sort(k.nodes.begin(), k.nodes.end(), [&](const Node* a, const Node* b) { return pos[a] < pos[b]; });
       k.outputs.push_back(G.root);
+      for (const Node* m : k.nodes)
+        if (m != G.root && is_out.count(m) && !inline_leaf(m)) k.outputs.push_back(m);
       std::unordered_set<const Node*> seen;
       for (const Node* m : k.nodes)
         for (auto& in : m->inputs)
@@ -176,7 +179,7 @@ class Fusion final : public Pass {
  private:
   // May producer p (an input of member c) join G?
   bool absorbable(Group& G, const Node* c, const Node* p, const std::unordered_map<const Node*, std::vector<const Node*>>& users,
-                  const std::unordered_set<const Node*>& is_out, const std::unordered_map<const Node*, int>& owner) {
+                  const std::unordered_map<const Node*, int>& owner) {
     if (p->op == Op::Parameter || owner.count(p) || G.members.size() >= kMaxNodes) return false;
     int64_t M, L;
     // the row length a row-broadcast consumer must have: the group's, or p's if p is the
@@ -189,7 +192,8 @@ class Fusion final : public Pass {
     if (fusible_load(c) && !crb) return false;  // loads read materialized operands
     if (c == G.dot) return false;               // GEMM operands are materialized
     if (!inline_leaf(p)) {
-      if (is_out.count(p)) return false;
+      // a returned value may join: the kernel writes it as an extra output (multi-output
+      // fusion: live intermediates of a lazy trace are outputs too)
       auto it = users.find(p);
       for (const Node* u : it->second) {
         if (!G.members.count(u)) return false;
@@ -227,7 +231,7 @@ class Fusion final : public Pass {
   }
 
   void grow(Group& G, const std::unordered_map<const Node*, std::vector<const Node*>>& users,
-            const std::unordered_set<const Node*>& is_out, const std::unordered_map<const Node*, int>& owner, bool fuse) {
+            const std::unordered_map<const Node*, int>& owner, bool fuse) {
     // to a fixed point: a producer joins once all its users have
     for (bool changed = true; changed;) {
       changed = false;
@@ -237,7 +241,7 @@ class Fusion final : public Pass {
           const Node* p = in.get();
           if (G.members.count(p)) continue;
           if (!fuse && !inline_leaf(p)) continue;  // unfused: constants stay inline, nothing else joins
-          if (absorbable(G, c, p, users, is_out, owner)) { G.members.insert(p); changed = true; }
+          if (absorbable(G, c, p, users, owner)) { G.members.insert(p); changed = true; }
         }
     }
   }

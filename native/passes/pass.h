@@ -66,6 +66,10 @@ std::unique_ptr<Pass> make_buffer_assign_pass(CompileContext* ctx);
 // JXLA_DUMP_TO (a folder: <seq>-<pass>-{before,after}.{txt,dot}) and runs verify() between
 // passes when verification is on (JXLA_VERIFY=1, debug builds, or set_pass_verification).
 void run_pipeline(Graph& g, CompileContext& ctx);
+// The driver behind run_pipeline: `opt` passes repeated until none changes the graph (at most
+// max_rounds), then `final_passes` once; environment switches, dumps and verification apply.
+void run_passes(Graph& g, CompileContext& ctx, const std::vector<Pass*>& opt, const std::vector<Pass*>& final_passes,
+                int max_rounds);
 void set_pass_verification(bool on);
 bool pass_verification();
 

@@ -91,7 +91,8 @@ void set_fusion_enabled(bool on) {
   if (old != (on ? 1 : 0)) compile_cache_clear();
 }
 
-void run_pipeline(Graph& g, CompileContext& ctx) {
+void run_passes(Graph& g, CompileContext& ctx, const std::vector<Pass*>& opt, const std::vector<Pass*>& final_passes,
+                int max_rounds) {
   std::set<std::string> off = disabled_passes();
   bool verify_on = pass_verification();
   Dumper d;
@@ -115,16 +116,18 @@ void run_pipeline(Graph& g, CompileContext& ctx) {
     return changed;
   };
   if (verify_on) verify(g);
-  std::unique_ptr<Pass> opt[] = {make_simplify_pass(), make_constant_fold_pass(), make_cse_pass(), make_dce_pass()};
-  for (int round = 0; round < 4; ++round) {
+  for (int round = 0; round < max_rounds; ++round) {
     bool changed = false;
-    for (auto& p : opt) changed = run_one(*p) || changed;
+    for (Pass* p : opt) changed = run_one(*p) || changed;
     if (!changed) break;
   }
-  auto fusion = make_fusion_pass(&ctx);
-  auto assign = make_buffer_assign_pass(&ctx);
-  run_one(*fusion);
-  run_one(*assign);
+  for (Pass* p : final_passes) run_one(*p);
+}
+
+void run_pipeline(Graph& g, CompileContext& ctx) {
+  auto simplify = make_simplify_pass(), fold = make_constant_fold_pass(), cse = make_cse_pass(), dce = make_dce_pass();
+  auto fusion = make_fusion_pass(&ctx), assign = make_buffer_assign_pass(&ctx);
+  run_passes(g, ctx, {simplify.get(), fold.get(), cse.get(), dce.get()}, {fusion.get(), assign.get()}, 4);
 }
 
 std::string print_plan(const Graph& g, const FusionPlan& plan) {

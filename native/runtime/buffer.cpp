@@ -4,6 +4,7 @@
 #include <new>
 #include "ir/error.h"
 #include "runtime/device.h"
+#include "runtime/host_alloc.h"
 
 namespace jxla {
 
@@ -14,8 +15,7 @@ std::atomic<int64_t> g_live_bytes{0};
 Buffer::Buffer(DType dt, Shape sh, Device* dev) : dtype(dt), shape(std::move(sh)), device(dev) {
   nbytes = jxla::numel(shape) * dtype_size(dtype);
   if (device) accounted = device->on_alloc(*this);  // may throw ResourceExhausted
-  size_t sz = static_cast<size_t>((nbytes + 63) / 64 * 64);
-  data = std::aligned_alloc(64, sz ? sz : 64);
+  data = host_alloc(static_cast<size_t>(nbytes));  // reuses cached large blocks (issue 3)
   if (!data) {
     if (device) device->on_free(*this);
     fail(JXLA_ERR_RESOURCE_EXHAUSTED, "host allocation of ", nbytes, " bytes failed");
@@ -25,7 +25,7 @@ Buffer::Buffer(DType dt, Shape sh, Device* dev) : dtype(dt), shape(std::move(sh)
 
 Buffer::~Buffer() {
   g_live_bytes -= nbytes;
-  std::free(data);
+  host_free(data, static_cast<size_t>(nbytes));
   if (device) device->on_free(*this);
 }
 

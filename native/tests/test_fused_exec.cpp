@@ -121,6 +121,30 @@ int main() {
   check_graph("layernorm", kLayerNorm, 2, 15, 1e-5, 1e-5);
   check_graph("matmul_bias_gelu", kMatmulBiasGelu, 1, 4, 1e-4, 1e-5);
   check_graph("mlp3", mlp_text(), 3, 11, 1e-4, 1e-5);
+  {  // multi-output: every intermediate of the chain returned (as a lazy trace does) -> 1 kernel
+    std::string t = kChain;
+    t.replace(t.find("return %r"), std::string::npos, "return %r, %a, %b, %c, %d, %e, %f, %g\n");
+    Graph g = parse_graph(t);
+    auto params = random_params(g, 11);
+    auto exe = compile(g);
+    CHECK_EQ(exe->kernel_count(), 1);
+    CHECK(compare(exe->run(params), ref_run(g, params, host_device()), 0, 0) <= 0);
+    // softmax with its intermediates returned, and a dot whose raw result is also returned
+    std::string s = kSoftmax;
+    s.replace(s.find("return %y"), std::string::npos, "return %y, %e, %s, %m\n");
+    Graph gs = parse_graph(s);
+    auto ps = random_params(gs, 12);
+    auto es = compile(gs);
+    CHECK(es->kernel_count() <= 2);
+    CHECK(compare(es->run(ps), ref_run(gs, ps, host_device()), 1e-7, 1e-5) <= 1.0);
+    std::string d = kMatmulBiasGelu;
+    d.replace(d.find("return %y"), std::string::npos, "return %y, %d, %a\n");
+    Graph gd = parse_graph(d);
+    auto pd = random_params(gd, 13);
+    auto ed = compile(gd);
+    CHECK_EQ(ed->kernel_count(), 1);
+    CHECK(compare(ed->run(pd), ref_run(gd, pd, host_device()), 1e-4, 1e-5) <= 1.0);
+  }
   {  // exact kernel counts of the fused plans
     Graph g = parse_graph(kChain);
     CHECK_EQ(compile(g)->kernel_count(), 1);

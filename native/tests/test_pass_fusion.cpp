@@ -25,9 +25,13 @@ int main() {
                        "%z = sub(%x, %bm) : f32[4,8]\n%e = exp(%z) : f32[4,8]\n%s = reduce_sum(%e) {axes=[1], keepdims=1} : f32[4,1]\n"
                        "%bs = broadcast(%s) {dims=[0,1], shape=[4,8]} : f32[4,8]\n%y = div(%e, %bs) : f32[4,8]\nreturn %y\n";
   CHECK_EQ(plan_of(sm), std::string("k0 row(%1,%2,%3,%4,%5,%6,%7) -> %7 rows=4 len=8\n"));
-  // a shared producer that is also returned is materialized, not duplicated
+  // a producer that is also returned stays in the kernel as a second output (multi-output)
   std::string shared = x + "%a = exp(%x) : f32[4,8]\n%b = neg(%a) : f32[4,8]\nreturn %a, %b\n";
-  CHECK_EQ(plan_of(shared), std::string("k0 loop(%1) -> %1\nk1 loop(%2) -> %2\n"));
+  CHECK_EQ(plan_of(shared), std::string("k0 loop(%1,%2) -> %2,%1\n"));
+  // a producer with a user in another kernel is materialized once, never duplicated
+  std::string two = x + "%a = exp(%x) : f32[4,8]\n%b = neg(%a) : f32[4,8]\n%s = reduce_sum(%a) {axes=[0], keepdims=0} : f32[8]\n"
+                        "return %b, %s\n";
+  CHECK_EQ(plan_of(two), std::string("k0 loop(%1) -> %1\nk1 loop(%2) -> %2\nk2 single(%3) -> %3\n"));
   // dot + bias + relu: one dot kernel; the bias broadcast is a load inside it
   std::string dot = x + "%w = parameter() {dtype=f32, index=1, shape=[8,5]} : f32[8,5]\n%b = parameter() {dtype=f32, index=2, shape=[5]} : f32[5]\n"
                         "%d = dot_general(%x, %w) {lhs_batch=[], lhs_contract=[1], rhs_batch=[], rhs_contract=[0]} : f32[4,5]\n"

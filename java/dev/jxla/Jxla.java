@@ -109,4 +109,27 @@ public final class Jxla {
   public static CompiledFunction compile(TensorFunction fn, Bucketing bucketing, int... staticInputs) {
     return new CompiledFunction(fn, bucketing, staticInputs == null ? new int[0] : staticInputs);
   }
+
+  /**
+   * Number of kernels of the last executable the calling thread ran (-1 before the first
+   * sync). With fusion on, an element-wise chain is 1 kernel and a matmul with its bias and
+   * activation is 1 kernel.
+   */
+  public static long lastKernelCount() {
+    return Native.lastKernelCount();
+  }
+
+  /**
+   * Turns kernel fusion on or off for the whole process (initially the environment variable
+   * {@code JXLA_FUSION}, default on). Off runs one kernel per op. Changing it clears the compile
+   * cache. Meant for benchmarks and debugging; results are the same either way.
+   */
+  public static void setFusionEnabled(boolean on) {
+    Native.setFusionEnabled(on);
+  }
+
+  /** Whether kernel fusion is on (see {@link #setFusionEnabled}). */
+  public static boolean fusionEnabled() {
+    return Native.fusionEnabled();
+  }
 }

@@ -2,7 +2,7 @@
 // Iteration space: a loop or dot kernel covers the linear index range [0, N) of its root in
 // blocks of kBlock elements (parallel over blocks); a row kernel covers M rows of L elements
 // (parallel over rows, each row in blocks). Every full-space value of a block lives in a
-// per-thread register of kBlock floats (64 KiB at most per value... 16 KiB each), so
+// per-thread register of kBlock floats (16 KiB), so
 // intermediates never reach memory. Row kernels also have scalar-space values (one per row:
 // reductions and what is computed from them) kept in a per-row scalar array.
 // Passes of a row kernel: [scalar sweep] then, per reduction, a full pass over the row that
@@ -199,7 +199,11 @@ std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
     fk->dot_a = b.in_idx.at(k.dot->inputs[0].get());
     fk->dot_b = b.in_idx.at(k.dot->inputs[1].get());
     fk->dot_is_output = root == k.dot;
-    if (!fk->dot_is_output && root->dtype == DType::F32) fk->gemm_into_out = 0;
+    for (size_t i = 0; i < k.outputs.size(); ++i)
+      if (k.outputs[i] == k.dot) fk->gemm_into_out = static_cast<int>(i);  // the GEMM result is returned
+    // otherwise the GEMM writes the root's buffer and the epilogue runs in place: the root is
+    // computed last in each block, after every read of the GEMM block
+    if (fk->gemm_into_out < 0 && root->dtype == DType::F32) fk->gemm_into_out = 0;
     fk->N = k.dot->numel();
   }
   for (const Node* o : k.outputs) { fk->out_value.push_back(b.id(o)); fk->out_scalar.push_back(b.scalar_space(o)); }
@@ -223,10 +227,15 @@ std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
       b.scalar_sweep();
     }
   }
-  if (!(k.kind == Kernel::Dot && fk->dot_is_output) && !b.scalar_space(root)) {
+  // the final pass writes the full-space outputs: extra outputs first, the root last
+  std::vector<const Node*> targets;
+  for (size_t i = 1; i < k.outputs.size(); ++i)
+    if (!b.scalar_space(k.outputs[i]) && k.outputs[i] != k.dot) targets.push_back(k.outputs[i]);
+  if (!(k.kind == Kernel::Dot && fk->dot_is_output) && !b.scalar_space(root)) targets.push_back(root);
+  if (!targets.empty()) {
     Prog p;
     std::unordered_map<const Node*, bool> done;
-    b.emit(root, p, done);
+    for (const Node* t : targets) b.emit(t, p, done);
     fk->passes.push_back(std::move(p));
   }
   return fk;
@@ -274,6 +283,11 @@ void exec(const Ctx& c, const Prog& p, int64_t i0, int64_t n, int64_t row, float
   const FusedKernel& fk = c.fk;
   for (const Ins& I : p.ins) {
     float* dst = p.scalar ? sc + I.dst : regs + static_cast<int64_t>(I.dst) * kBlock;
+    // a computed f32 output is written straight into its buffer (no register + copy), except
+    // into the buffer the GEMM result is read from (the epilogue's in-place case)
+    if (I.out >= 0 && !p.scalar && I.t >= Ins::Unary && I.t <= Ins::Clamp && c.out[I.out]->dtype == DType::F32 &&
+        c.out[I.out]->as<float>() != c.gemm)
+      dst = c.out[I.out]->as<float>() + i0;
     const float* res = dst;
     switch (I.t) {
       case Ins::LoadPtr: res = c.in[I.ext]->as<float>() + i0; break;

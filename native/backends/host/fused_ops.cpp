@@ -1,7 +1,7 @@
 // fused_ops.cpp - instantiates fused_ops_impl.inc for three instruction sets and picks one at
-// run time. O3 and no-math-errno (sqrt/floor/... as plain instructions) apply to this file only;
-// no fast-math: NaN and infinity semantics must match the reference interpreter.
-#pragma GCC optimize("O3", "no-math-errno")
+// run time. CMakeLists.txt compiles this file alone with -O3 -fno-math-errno (sqrt/floor/... as
+// plain vector instructions; a `#pragma GCC optimize` did not reliably drop errno); no fast-math:
+// NaN and infinity semantics must match the reference interpreter.
 #include "backends/host/fused_ops.h"
 #include <cmath>
 #include <cstdlib>
@@ -43,6 +43,21 @@ FusedOps choose() {
   return JXLA_OPS_TABLE(isa_base, "sse2");
 }
 }  // namespace
+
+const FusedOps* fused_ops_table(const char* isa) {
+  __builtin_cpu_init();
+  static const FusedOps base = JXLA_OPS_TABLE(isa_base, "sse2"), avx2 = JXLA_OPS_TABLE(isa_avx2, "avx2"),
+                        avx512 = JXLA_OPS_TABLE(isa_avx512, "avx512");
+  if (std::strcmp(isa, "sse2") == 0) return &base;
+  if (std::strcmp(isa, "avx2") == 0)
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? &avx2 : nullptr;
+  if (std::strcmp(isa, "avx512") == 0)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+                   __builtin_cpu_supports("avx512bw")
+               ? &avx512
+               : nullptr;
+  return nullptr;
+}
 
 const FusedOps& fused_ops() {
   static const FusedOps ops = choose();

@@ -18,5 +18,8 @@ struct FusedOps {
 };
 
 const FusedOps& fused_ops();
+// The table of one instruction set ("avx512", "avx2", "sse2"), or nullptr when this CPU lacks it
+// (tests compare every available table with the reference).
+const FusedOps* fused_ops_table(const char* isa);
 
 }  // namespace jxla

@@ -183,4 +183,11 @@ public final class JxlaLib {
 
   public static native int jxla_device_trace(@Cast("jxla_device_t") long dev, @Cast("char*") BytePointer buf, long cap,
       @Cast("int64_t*") LongPointer len);
+
+  // ---- fusion compiler (issue 3) ----
+  public static native int jxla_last_kernel_count(@Cast("int64_t*") LongPointer count);
+
+  public static native int jxla_fusion_set_enabled(int on);
+
+  public static native int jxla_fusion_enabled(@Cast("int32_t*") IntPointer on);
 }

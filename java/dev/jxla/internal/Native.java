@@ -401,4 +401,21 @@ public final class Native {
       }
     }
   }
+
+  // ---- fusion compiler (issue 3) ----
+  public static long lastKernelCount() {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_last_kernel_count(s.out));
+    return s.out.get();
+  }
+
+  public static void setFusionEnabled(boolean on) {
+    check(JxlaLib.jxla_fusion_set_enabled(on ? 1 : 0));
+  }
+
+  public static boolean fusionEnabled() {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_fusion_enabled(s.iout));
+    return s.iout.get() != 0;
+  }
 }

@@ -1,0 +1,43 @@
+// c_api_fusion.cpp - the C ABI of the fusion compiler (issue 3): last kernel count per thread
+// and the process-wide fusion switch. Same conventions as c_api.cpp (status + thread-local error).
+#include <new>
+#include "c_api/c_api_internal.h"
+#include "ir/error.h"
+#include "passes/pass.h"
+#include "runtime/executable.h"
+
+using namespace jxla;
+
+// the same catch-all as c_api.cpp's (its macros are local to that file)
+#define JXLA_TRY try {
+#define JXLA_CATCH                                                                   \
+  }                                                                                  \
+  catch (const jxla::Error& e) { return set_error(e.code, e.what()); }              \
+  catch (const std::bad_alloc&) { return set_error(JXLA_ERR_RESOURCE_EXHAUSTED, "out of host memory"); } \
+  catch (const std::exception& e) { return set_error(JXLA_ERR_INTERNAL, e.what()); } \
+  catch (...) { return set_error(JXLA_ERR_INTERNAL, "unknown engine error"); }     \
+  return JXLA_OK;
+
+extern "C" {
+
+jxla_status jxla_last_kernel_count(int64_t* count) {
+  JXLA_TRY
+  if (!count) invalid("last_kernel_count: null count pointer");
+  *count = last_kernel_count();
+  JXLA_CATCH
+}
+
+jxla_status jxla_fusion_set_enabled(int32_t on) {
+  JXLA_TRY
+  set_fusion_enabled(on != 0);
+  JXLA_CATCH
+}
+
+jxla_status jxla_fusion_enabled(int32_t* on) {
+  JXLA_TRY
+  if (!on) invalid("fusion_enabled: null pointer");
+  *on = fusion_enabled() ? 1 : 0;
+  JXLA_CATCH
+}
+
+}  // extern "C"
