@@ -56,9 +56,10 @@ class MemoryTest {
   }
 
   @Test
-  void tenThousandStepsKeepNativeMemoryFlat() {
+  void tenThousandStepsKeepNativeMemoryFlat() throws InterruptedException {
     step(0);  // compiles the sync-path graph
     step(1);  // and the read-path graph
+    settle();
     long tensors = Jxla.liveTensors();
     long bytes = Jxla.liveBytes();
     long nodes = Jxla.engineStat("live_nodes");
@@ -69,12 +70,14 @@ class MemoryTest {
     for (int i = 2; i < STEPS + 2; i++) {
       step(i);
       // checked after every step, not just at the end: a leak of one buffer per step shows at once
-      if (Jxla.liveTensors() != tensors || Jxla.liveBytes() != bytes) {
+      // "<=": tensors that earlier tests dropped without close may still be collected by the
+      // GC fallback meanwhile; a leak of even one tensor per step exceeds the baseline at once
+      if (Jxla.liveTensors() > tensors || Jxla.liveBytes() > bytes) {
         assertEquals(tensors, Jxla.liveTensors(), "live tensors after step " + i);
         assertEquals(bytes, Jxla.liveBytes(), "live bytes after step " + i);
       }
     }
-    assertEquals(nodes, Jxla.engineStat("live_nodes"), "IR nodes alive");
+    assertTrue(Jxla.engineStat("live_nodes") <= nodes, "IR nodes alive: " + Jxla.engineStat("live_nodes") + " > " + nodes);
     assertEquals(pending, Jxla.engineStat("pending_tensors"), "pending registry entries");
     assertEquals(cacheEntries, Jxla.engineStat("compile_cache_entries"), "compile cache entries");
     assertEquals(uncached, Jxla.counter("UncachedCompile"), "no recompiles: only the data changed");
@@ -135,5 +138,18 @@ class MemoryTest {
     }
     assertTrue(Jxla.liveTensors() <= tensors, "live tensors after " + rounds + " GC rounds: " + Jxla.liveTensors() + " > " + tensors);
     assertTrue(Jxla.liveBytes() <= bytes, "live bytes after " + rounds + " GC rounds: " + Jxla.liveBytes() + " > " + bytes);
+  }
+
+  /** Lets the GC fallback free what earlier tests dropped, so the baseline is stable. */
+  static void settle() throws InterruptedException {
+    long last = -1;
+    int same = 0;
+    for (int i = 0; i < 100 && same < 3; i++) {
+      System.gc();
+      Thread.sleep(10);
+      long now = Jxla.liveTensors();
+      same = now == last ? same + 1 : 0;
+      last = now;
+    }
   }
 }
