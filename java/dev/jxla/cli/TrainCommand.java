@@ -29,12 +29,15 @@ import java.util.Random;
  * shipped 10,000 MNIST digits (first 8,000 train, last 2,000 test) with Adam, printing a progress
  * bar per epoch (loss, accuracy, steps/s), the test accuracy and the short metrics report.
  * Each step (forward + backward + Adam update) is one traced graph run by one Jxla.sync().
+ * Runs on the emulated TPU v5e by default ({@code --device tpu:<gen>}, or {@code host}); a
+ * multi-core TPU ({@code tpu:v4x8}) trains data parallel, one replica per core, and the run
+ * reports the simulated TPU time per step and, for data parallel, the speedup over one core.
  */
 public final class TrainCommand {
   private TrainCommand() {}
 
-  static final String USAGE = "usage: jxla train [--device tpu:v5e|tpu:v4x8|host] [--model mlp|cnn] [--epochs N] [--batch N] [--lr X]\n"
-      + "                  [--seed N] [--plot loss.png] [--quiet]";
+  static final String USAGE = "usage: jxla train [--device tpu:v5e|tpu:<gen>[x<cores>]|host] [--model mlp|cnn] [--epochs N] [--batch N]\n"
+      + "                  [--lr X] [--seed N] [--replicas N] [--plot loss.png] [--quiet]";
 
   /** Options of one run. */
   static final class Options {
@@ -128,7 +131,7 @@ public final class TrainCommand {
       return Device.host();
     }
     if (name.startsWith("tpu:")) {
-      // tpu:v5e or tpu:v4x8 (data parallel); the emulator is being added by the TPU work
+      // tpu:v5e (one core) or tpu:v4x8 (8 cores: data parallel, one replica per core)
       String g = name.substring(4);
       int x = g.indexOf('x');
       return x < 0 ? Device.tpu(g) : Device.tpu(g.substring(0, x), Integer.parseInt(g.substring(x + 1)));
