@@ -29,16 +29,19 @@ import java.util.Random;
  * shipped 10,000 MNIST digits (first 8,000 train, last 2,000 test) with Adam, printing a progress
  * bar per epoch (loss, accuracy, steps/s), the test accuracy and the short metrics report.
  * Each step (forward + backward + Adam update) is one traced graph run by one Jxla.sync().
+ * Runs on the emulated TPU v5e by default ({@code --device tpu:<gen>}, or {@code host}); a
+ * multi-core TPU ({@code tpu:v4x8}) trains data parallel, one replica per core, and the run
+ * reports the simulated TPU time per step and, for data parallel, the speedup over one core.
  */
 public final class TrainCommand {
   private TrainCommand() {}
 
-  static final String USAGE = "usage: jxla train [--device host] [--model mlp|cnn] [--epochs N] [--batch N] [--lr X]\n"
-      + "                  [--seed N] [--plot loss.png] [--quiet]";
+  static final String USAGE = "usage: jxla train [--device tpu:v5e|tpu:<gen>[x<cores>]|host] [--model mlp|cnn] [--epochs N] [--batch N]\n"
+      + "                  [--lr X] [--seed N] [--replicas N] [--plot loss.png] [--quiet]";
 
   /** Options of one run. */
   static final class Options {
-    String device = "host";
+    String device = "tpu:v5e";
     String model = "mlp";
     int epochs = 10;
     int batch = 64;
@@ -56,6 +59,8 @@ public final class TrainCommand {
     final List<Double> stepLoss = new ArrayList<>();
     double testAccuracy;
     double stepsPerSecond;
+    double simSecondsPerStep;      // simulated TPU time per training step (NaN on the host)
+    double simSpeedup = Double.NaN;  // data parallel: 1-core simulated step time / this one
   }
 
   /** Entry point of the subcommand. */
@@ -126,7 +131,7 @@ public final class TrainCommand {
       return Device.host();
     }
     if (name.startsWith("tpu:")) {
-      // tpu:v5e or tpu:v4x8 (data parallel); the emulator is being added by the TPU work
+      // tpu:v5e (one core) or tpu:v4x8 (8 cores: data parallel, one replica per core)
       String g = name.substring(4);
       int x = g.indexOf('x');
       return x < 0 ? Device.tpu(g) : Device.tpu(g.substring(0, x), Integer.parseInt(g.substring(x + 1)));
@@ -177,6 +182,7 @@ public final class TrainCommand {
       int[] yb = new int[o.batch];
       long totalNanos = 0;
       long totalSteps = 0;
+      double sim0 = simulatedClock(devs);
       for (int epoch = 1; epoch <= o.epochs; epoch++) {
         for (int i = nTrain - 1; i > 0; i--) {
           int j = shuffle.nextInt(i + 1);
@@ -197,8 +203,10 @@ public final class TrainCommand {
           Tensor loss;
           Tensor pred;
           try (TensorScope scope = new TensorScope()) {
-            Tensor x = onDevice(Tensor.of(xb, inShape), dev);
-            Tensor y = onDevice(Tensor.of(yb, o.batch), dev);
+            // data parallel: DataParallel sends each replica its shard straight from the host
+            Device in = nrep > 1 ? Device.host() : devs.get(0);
+            Tensor x = onDevice(Tensor.of(xb, inShape), in);
+            Tensor y = onDevice(Tensor.of(yb, o.batch), in);
             Tensor[] r = dp.stepWithOutputs(x, y, lossFn);  // forward, backward, all-reduce, Adam
             loss = scope.keep(r[0]);
             pred = scope.keep(r[1].argmax(1));
@@ -230,11 +238,25 @@ public final class TrainCommand {
         }
       }
       res.stepsPerSecond = totalSteps / (totalNanos / 1e9);
-      res.testAccuracy = evaluate(net, data, inShape, dev);
+      res.simSecondsPerStep = (simulatedClock(devs) - sim0) / totalSteps;
+      res.testAccuracy = evaluate(net, data, inShape, devs.get(0));
       if (!o.quiet) {
         out.printf(Locale.ROOT, "test accuracy: %.2f%% (%d digits), %.1f steps/s over %d steps%n", 100 * res.testAccuracy,
             nTest, res.stepsPerSecond, totalSteps);
         out.println(Jxla.shortMetricsReport());
+      }
+      if (!dev.isHost()) {
+        if (nrep > 1 && nrep == dev.cores()) {
+          double one = oneCoreStepSeconds(o, data, inShape, dev);
+          res.simSpeedup = one / res.simSecondsPerStep;
+          if (!o.quiet) {
+            out.printf(Locale.ROOT, "simulated %s time per step: %.1f us over %d cores (1 core: %.1f us): speedup %.2fx%n",
+                dev.name(), 1e6 * res.simSecondsPerStep, nrep, 1e6 * one, res.simSpeedup);
+          }
+        } else if (!o.quiet) {
+          out.printf(Locale.ROOT, "simulated %s time per step: %.1f us (%.3f s simulated for %d steps)%n", dev.name(),
+              1e6 * res.simSecondsPerStep, res.simSecondsPerStep * totalSteps, totalSteps);
+        }
       }
       if (o.plot != null) {
         LossPlot.write(o.plot, res.stepLoss, res.epochLoss, steps);
@@ -244,6 +266,54 @@ public final class TrainCommand {
       }
     }
     return res;
+  }
+
+  /**
+   * The simulated clock of a step over these devices: the latest core (a data-parallel step
+   * ends when its slowest core does; the all-reduce synchronizes them anyway). NaN on the host.
+   */
+  static double simulatedClock(List<Device> devs) {
+    double t = Double.NaN;
+    for (Device d : devs) {
+      if (d.isHost()) {
+        return Double.NaN;
+      }
+      t = Double.isNaN(t) ? d.simulatedSeconds() : Math.max(t, d.simulatedSeconds());
+    }
+    return t;
+  }
+
+  /**
+   * Simulated time of the same step (full batch) on ONE core of the pod's generation: a fresh
+   * single-replica model runs a few steps on the first batches; the first two are skipped (they
+   * carry the parameter upload and create Adam's state, so their graphs differ).
+   */
+  static double oneCoreStepSeconds(Options o, Mnist data, long[] inShape, Device pod) {
+    String gen = pod.name().substring(4, pod.name().lastIndexOf('x'));  // "tpu:v4x8" -> "v4"
+    Device one = Device.tpu(gen);
+    int px = data.rows * data.cols, warm = 2, measured = 3;
+    CrossEntropyLoss lossFn = new CrossEntropyLoss();
+    float[] xb = new float[o.batch * px];
+    int[] yb = new int[o.batch];
+    double t0 = 0;
+    try (DataParallel dp = new DataParallel(() -> model(o.model, new Rng(o.seed)), List.of(one), ps -> new Adam(ps, o.lr))) {
+      for (int s = 0; s < warm + measured; s++) {
+        if (s == warm) {
+          t0 = one.simulatedSeconds();
+        }
+        int first = (s * o.batch) % (8000 - o.batch);
+        System.arraycopy(data.images, first * px, xb, 0, o.batch * px);
+        System.arraycopy(data.labels, first, yb, 0, o.batch);
+        Tensor loss;
+        try (TensorScope scope = new TensorScope()) {
+          loss = scope.keep(dp.step(Tensor.of(xb, inShape).to(one), Tensor.of(yb, o.batch).to(one), lossFn));
+        }
+        Jxla.sync();
+        loss.item();
+        loss.close();
+      }
+    }
+    return (one.simulatedSeconds() - t0) / measured;
   }
 
   static Tensor onDevice(Tensor t, Device dev) {

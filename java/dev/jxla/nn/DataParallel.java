@@ -1,6 +1,8 @@
 package dev.jxla.nn;
 
+import dev.jxla.Collectives;
 import dev.jxla.Device;
+import dev.jxla.Jxla;
 import dev.jxla.Tensor;
 import dev.jxla.TensorScope;
 import dev.jxla.optim.Optimizer;
@@ -16,8 +18,9 @@ import java.util.function.Supplier;
  * replicas, every replica computes its gradients, the gradients are all-reduced (mean) and each
  * replica's optimizer applies the same mean gradient, so the parameters stay identical on every
  * replica after each step. Replicas start from replica 0's parameters. The all-reduce gathers
- * the per-replica gradients on replica 0's device, averages there and sends the mean back (the
- * emulator's ICI collectives can replace this later without changing the API).
+ * the per-replica gradients on replica 0's device, averages there and sends the mean back; when
+ * the replicas are the cores of one emulated TPU pod ({@code pod.core(i)} for replica i) it is
+ * the emulator's {@link Collectives#allReduce} (mean) instead, timed as a ring over ICI.
  */
 public final class DataParallel implements AutoCloseable {
   private final List<Module> replicas = new ArrayList<>();
@@ -68,7 +71,10 @@ public final class DataParallel implements AutoCloseable {
 
   /**
    * Like {@link #step}, also returning the replicas' outputs concatenated along dimension 0 on
-   * replica 0's device: {loss, outputs} (both pending; the caller closes them).
+   * replica 0's device: {loss, outputs} (both pending; the caller closes them). On the cores of
+   * an emulated TPU pod the forward and backward passes are synced (one graph per core, run
+   * concurrently, like {@link Jxla#sync()}) before the gradient all-reduce; the optimizer update
+   * stays pending for the caller's sync.
    */
   public Tensor[] stepWithOutputs(Tensor x, Tensor y, Loss loss) {
     int n = replicas.size();
@@ -79,22 +85,37 @@ public final class DataParallel implements AutoCloseable {
     }
     long shard = b / n;
     Device home = devices.get(0);
+    boolean ici = onPodCores();
     try (TensorScope s = new TensorScope()) {
-      Tensor total = null;
+      Tensor[] losses = new Tensor[n];
       Tensor[] outs = new Tensor[n];
       for (int i = 0; i < n; i++) {
-        Tensor xi = x.slice(0, i * shard, (i + 1) * shard);
-        Tensor yi = y.slice(0, i * shard, (i + 1) * shard);
-        if (!devices.get(i).equals(x.device())) {
-          xi = xi.to(devices.get(i));
-          yi = yi.to(devices.get(i));
+        try (TensorScope r = new TensorScope()) {  // frees the activations' handles (not their IR)
+          Tensor xi = x.slice(0, i * shard, (i + 1) * shard);
+          Tensor yi = y.slice(0, i * shard, (i + 1) * shard);
+          if (!devices.get(i).equals(x.device())) {
+            xi = xi.to(devices.get(i));
+            yi = yi.to(devices.get(i));
+          }
+          Tensor out = replicas.get(i).forward(xi);
+          Tensor li = loss.apply(out, yi);
+          li.backward();
+          outs[i] = r.keep(out);
+          losses[i] = r.keep(li);
         }
-        Tensor out = replicas.get(i).forward(xi);
-        outs[i] = devices.get(i).equals(home) ? out : out.to(home);
-        Tensor li = loss.apply(out, yi);
-        li.backward();
-        Tensor lh = devices.get(i).equals(home) ? li : li.to(home);
+      }
+      if (ici) {
+        // one graph per core (forward + backward: loss, outputs and gradients together), the
+        // cores run concurrently; otherwise the transfers and the collective below would each
+        // materialize their own tensors and recompute the forward pass
+        Jxla.sync();
+      }
+      Tensor total = null;
+      for (int i = 0; i < n; i++) {
+        boolean local = devices.get(i).equals(home);
+        Tensor lh = local ? losses[i] : losses[i].to(home);
         total = total == null ? lh : total.add(lh);
+        outs[i] = local ? outs[i] : outs[i].to(home);
       }
       allReduceMeanGradients();
       for (Optimizer o : optimizers) {
@@ -115,13 +136,27 @@ public final class DataParallel implements AutoCloseable {
     for (Module m : replicas) {
       params.add(m.parameters());
     }
+    boolean ici = onPodCores();
     for (int k = 0; k < params.get(0).size(); k++) {
-      Tensor sum = null;
+      Tensor[] grads = new Tensor[n];
       for (int i = 0; i < n; i++) {
-        Tensor g = params.get(i).get(k).grad();
-        if (g == null) {
+        grads[i] = params.get(i).get(k).grad();
+        if (grads[i] == null) {
           throw new IllegalStateException("DataParallel: replica " + i + " has no gradient for parameter " + k);
         }
+      }
+      if (ici) {
+        // the emulator's ring all-reduce over ICI: every core receives the same mean (cores
+        // reduced in order 0..n-1), charged on the simulated clocks like a real pod's psum
+        Tensor[] mean = Collectives.allReduce(Collectives.Reduction.MEAN, grads);
+        for (int i = 0; i < n; i++) {
+          params.get(i).get(k).setGrad(mean[i]);
+        }
+        continue;
+      }
+      Tensor sum = null;
+      for (int i = 0; i < n; i++) {
+        Tensor g = grads[i];
         Tensor gh = devices.get(i).equals(home) ? g : g.to(home);
         sum = sum == null ? gh : sum.add(gh);
       }
@@ -131,6 +166,23 @@ public final class DataParallel implements AutoCloseable {
         p.setGrad(devices.get(i).equals(home) ? mean.detach() : mean.to(devices.get(i)));
       }
     }
+  }
+
+  /** True when the replicas sit on distinct cores of one emulated TPU pod, in core order. */
+  private boolean onPodCores() {
+    Device d0 = devices.get(0);
+    if (d0.isHost() || d0.cores() != devices.size()) {
+      return false;
+    }
+    if (!d0.equals(d0.core(0))) {
+      return false;  // the pod itself or another core: not replica-per-core
+    }
+    for (int i = 1; i < devices.size(); i++) {
+      if (!devices.get(i).equals(d0.core(i))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   @Override

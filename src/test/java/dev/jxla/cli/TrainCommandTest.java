@@ -25,16 +25,31 @@ class TrainCommandTest {
     assertTrue(r.stepLoss.get(19) < r.stepLoss.get(0), "loss " + r.stepLoss);
     assertTrue(out.contains("epoch  1/1 [") && out.contains("steps/s") && out.contains("test accuracy"), out);
     assertTrue(out.contains("UncachedCompile"), out);
+    // the default device is the emulated TPU v5e
+    assertTrue(out.contains("device tpu:v5e") && out.contains("simulated tpu:v5e time per step"), out);
+    assertTrue(r.simSecondsPerStep > 0, "simulated step " + r.simSecondsPerStep);
     byte[] head = Files.readAllBytes(png);
     assertTrue(head.length > 1000 && head[1] == 'P' && head[2] == 'N' && head[3] == 'G');
   }
 
   @Test
   void dataParallelRunOverTwoReplicas() throws Exception {
-    TrainCommand.Options o = TrainCommand.parse(new String[] {"--epochs", "1", "--train-limit", "640", "--replicas", "2", "--quiet"});
+    TrainCommand.Options o = TrainCommand.parse(new String[] {"--device", "host", "--epochs", "1", "--train-limit", "640", "--replicas", "2", "--quiet"});
     TrainCommand.Result r = TrainCommand.train(o, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
     assertTrue(r.testAccuracy > 0.4, "test accuracy " + r.testAccuracy);
     assertTrue(r.stepLoss.get(9) < r.stepLoss.get(0), "loss " + r.stepLoss);
+  }
+
+  @Test
+  void dataParallelOverTpuCoresReportsTheSimulatedSpeedup() throws Exception {
+    TrainCommand.Options o = TrainCommand.parse(new String[] {"--device", "tpu:v4x2", "--epochs", "1", "--train-limit", "640"});
+    ByteArrayOutputStream buf = new ByteArrayOutputStream();
+    TrainCommand.Result r = TrainCommand.train(o, new PrintStream(buf, true, StandardCharsets.UTF_8));
+    String out = buf.toString(StandardCharsets.UTF_8);
+    assertTrue(r.testAccuracy > 0.4, "test accuracy " + r.testAccuracy);
+    assertTrue(r.stepLoss.get(9) < r.stepLoss.get(0), "loss " + r.stepLoss);
+    assertTrue(out.contains("data parallel over 2 replicas") && out.contains("speedup"), out);
+    assertTrue(r.simSecondsPerStep > 0 && r.simSpeedup > 0 && Double.isFinite(r.simSpeedup), out);
   }
 
   @Test
