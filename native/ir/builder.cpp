@@ -487,6 +487,10 @@ NodeRef build(Op op, std::vector<NodeRef> in, Attrs at, Device* dev) {
       if (!is_float(in[0]->dtype)) in[0] = b_convert(in[0], DType::F32);
       break;
     case OpKind::Binary: case OpKind::Compare: case OpKind::Logical: case OpKind::Clamp: {
+      // the common traced case (operands already agree) skips the Shape copies below
+      bool agree = true;
+      for (auto& x : in) agree = agree && x->dtype == in[0]->dtype && x->shape == in[0]->shape;
+      if (agree) break;
       DType dt = in[0]->dtype;
       for (auto& x : in) dt = promote(dt, x->dtype);
       Shape sh = in[0]->shape;

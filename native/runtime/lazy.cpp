@@ -87,6 +87,23 @@ void materialize(const std::vector<TensorImpl*>& ts) {
 }
 }  // namespace
 
+void PendingSet::insert(TensorImpl* t) {
+  int64_t i = t->reg_slot.load(std::memory_order_relaxed);
+  if (i >= 0 && static_cast<size_t>(i) < v_.size() && v_[i] == t) return;  // already here
+  t->reg_slot.store(static_cast<int64_t>(v_.size()), std::memory_order_relaxed);
+  v_.push_back(t);
+}
+
+void PendingSet::erase(TensorImpl* t) {
+  int64_t i = t->reg_slot.load(std::memory_order_relaxed);
+  if (i < 0 || static_cast<size_t>(i) >= v_.size() || v_[i] != t) return;  // not in this set
+  TensorImpl* last = v_.back();
+  v_[i] = last;
+  last->reg_slot.store(i, std::memory_order_relaxed);
+  v_.pop_back();
+  t->reg_slot.store(-1, std::memory_order_relaxed);
+}
+
 TensorImpl* tensor_new(NodeRef node) {
   auto* t = new TensorImpl();
   bool pending = !node->is_data();
@@ -140,13 +157,11 @@ void sync_thread() {
     t->reg.reset();
   }
   // drop entries that were materialized by reads
-  for (auto it = reg->pending.begin(); it != reg->pending.end();) {
-    if ((*it)->get()->is_data()) {
-      { std::lock_guard<std::mutex> g((*it)->mu); (*it)->reg.reset(); }
-      it = reg->pending.erase(it);
-    } else {
-      ++it;
-    }
+  std::vector<TensorImpl*> done;
+  for (TensorImpl* t : reg->pending) if (t->get()->is_data()) done.push_back(t);
+  for (TensorImpl* t : done) {
+    { std::lock_guard<std::mutex> g(t->mu); t->reg.reset(); }
+    reg->pending.erase(t);
   }
 }
 

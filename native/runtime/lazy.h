@@ -3,6 +3,7 @@
 // Each thread traces into its own Registry; sync() materializes the calling thread's pending
 // tensors as one graph per device. Lock order: Registry::mu before TensorImpl::mu.
 #pragma once
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <unordered_set>
@@ -14,9 +15,23 @@ namespace jxla {
 
 struct TensorImpl;
 
+// The pending tensors of one registry: a vector plus each tensor's index in it (intrusive), so
+// registering and dropping a traced tensor costs no allocation or hashing. Order is arbitrary
+// (erase swaps in the last element); sync sorts by TensorImpl::seq. All calls under Registry::mu.
+class PendingSet {
+ public:
+  void insert(TensorImpl* t);
+  void erase(TensorImpl* t);  // no-op when t is not in this set
+  size_t size() const { return v_.size(); }
+  std::vector<TensorImpl*>::const_iterator begin() const { return v_.begin(); }
+  std::vector<TensorImpl*>::const_iterator end() const { return v_.end(); }
+ private:
+  std::vector<TensorImpl*> v_;
+};
+
 struct Registry {
   std::mutex mu;
-  std::unordered_set<TensorImpl*> pending;
+  PendingSet pending;
 };
 
 struct TensorImpl {
@@ -25,6 +40,9 @@ struct TensorImpl {
   std::shared_ptr<Registry> reg;  // set while registered as pending (read/reset under mu)
   uint64_t seq = 0;               // creation order: sync orders roots by it, so a repeated
                                   // trace gives the same graph fingerprint (a cache hit)
+  // index in its registry's PendingSet, -1 when none; atomic because a tensor moving between
+  // threads' registries is read and written under two different registry mutexes
+  std::atomic<int64_t> reg_slot{-1};
   uint32_t magic = kMagic;        // detects stale handles in debug checks
   static constexpr uint32_t kMagic = 0x7e45012a;
 
