@@ -70,14 +70,6 @@ NodeRef eval_dynamic(Op op, const std::vector<TensorImpl*>& ins) {
 }
 }  // namespace
 
-#define JXLA_TRY try {
-#define JXLA_CATCH                                                                   \
-  }                                                                                  \
-  catch (const jxla::Error& e) { return set_error(e.code, e.what()); }              \
-  catch (const std::bad_alloc&) { return set_error(JXLA_ERR_RESOURCE_EXHAUSTED, "out of host memory"); } \
-  catch (const std::exception& e) { return set_error(JXLA_ERR_INTERNAL, e.what()); } \
-  catch (...) { return set_error(JXLA_ERR_INTERNAL, "unknown engine error"); }     \
-  return JXLA_OK;
 
 extern "C" {
 

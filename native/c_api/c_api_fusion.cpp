@@ -8,15 +8,6 @@
 
 using namespace jxla;
 
-// the same catch-all as c_api.cpp's (its macros are local to that file)
-#define JXLA_TRY try {
-#define JXLA_CATCH                                                                   \
-  }                                                                                  \
-  catch (const jxla::Error& e) { return set_error(e.code, e.what()); }              \
-  catch (const std::bad_alloc&) { return set_error(JXLA_ERR_RESOURCE_EXHAUSTED, "out of host memory"); } \
-  catch (const std::exception& e) { return set_error(JXLA_ERR_INTERNAL, e.what()); } \
-  catch (...) { return set_error(JXLA_ERR_INTERNAL, "unknown engine error"); }     \
-  return JXLA_OK;
 
 extern "C" {
 

@@ -2,7 +2,10 @@
 // thread-local error message, string copies). Other c_api/*.cpp files (TPU devices, compiled
 // functions) use these so every entry point reports errors the same way.
 #pragma once
+#include <new>
+#include <stdexcept>
 #include <string>
+#include "ir/error.h"
 #include "jxla/jxla.h"
 #include "runtime/lazy.h"
 
@@ -13,3 +16,14 @@ TensorImpl* T(jxla_tensor_t t, const char* arg);
 Device* D(jxla_device_t d);
 jxla_status copy_string(const std::string& s, char* buf, int64_t cap, int64_t* len);
 }  // namespace jxla
+
+// Every entry point body sits between JXLA_TRY and JXLA_CATCH: no C++ exception crosses the ABI;
+// each becomes a status plus the thread-local message.
+#define JXLA_TRY try {
+#define JXLA_CATCH                                                                                   \
+  }                                                                                                  \
+  catch (const jxla::Error& e) { return jxla::set_error(e.code, e.what()); }                        \
+  catch (const std::bad_alloc&) { return jxla::set_error(JXLA_ERR_RESOURCE_EXHAUSTED, "out of host memory"); } \
+  catch (const std::exception& e) { return jxla::set_error(JXLA_ERR_INTERNAL, e.what()); }          \
+  catch (...) { return jxla::set_error(JXLA_ERR_INTERNAL, "unknown engine error"); }               \
+  return JXLA_OK;

@@ -19,14 +19,6 @@ tpu::TpuDevice* tpu_of(jxla_device_t d, const char* what) {
 }
 }  // namespace
 
-#define JXLA_TRY try {
-#define JXLA_CATCH                                                                   \
-  }                                                                                  \
-  catch (const jxla::Error& e) { return set_error(e.code, e.what()); }              \
-  catch (const std::bad_alloc&) { return set_error(JXLA_ERR_RESOURCE_EXHAUSTED, "out of host memory"); } \
-  catch (const std::exception& e) { return set_error(JXLA_ERR_INTERNAL, e.what()); } \
-  catch (...) { return set_error(JXLA_ERR_INTERNAL, "unknown engine error"); }     \
-  return JXLA_OK;
 
 extern "C" {
 
