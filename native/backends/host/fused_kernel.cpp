@@ -13,6 +13,7 @@
 #include "backends/host/fused_kernel.h"
 #include <cblas.h>
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
@@ -32,7 +33,7 @@ struct Gather {  // element i of a broadcast/transpose output reads src[sum(idx_
 };
 
 struct Ins {
-  enum T { LoadPtr, LoadConv, LoadGather, LoadRow, LoadGemm, Const, Iota, Unary, Binary, Select, Clamp, Reduce } t;
+  enum T { LoadPtr, LoadConv, LoadGather, LoadSplat, LoadRow, LoadGemm, Const, Iota, Unary, Binary, Select, Clamp, Reduce } t;
   Op op = Op::Add;
   int dst = -1, a = -1, b = -1, c = -1;
   int ext = -1;        // kernel input index (loads)
@@ -132,7 +133,9 @@ struct Builder {
         I.t = Ins::LoadRow;
         I.a = id(src);
       } else {
-        I.t = Ins::LoadGather;
+        // a one-element input broadcast over the block (learning rates, Adam's betas, scalar
+        // constants fed as data) is splatted once per thread and kernel run, not once per block
+        I.t = src->numel() == 1 && !p.scalar ? Ins::LoadSplat : Ins::LoadGather;
         I.ext = in_idx.at(src);
         I.g = gather_of(n);
       }
@@ -261,7 +264,7 @@ void gather(const void* src, DType dt, const Gather& g, int64_t i0, int64_t n, f
     for (size_t k = 0; k < r; ++k) off += ix[k] * g.st[k];
     int64_t len = std::min(n - done, last - ix[r - 1]);
     if (dt == DType::F32 && sl == 1) std::memcpy(d + done, static_cast<const float*>(src) + off, static_cast<size_t>(len) * 4);
-    else if (sl == 0) { float v = rd(off); for (int64_t i = 0; i < len; ++i) d[done + i] = v; }
+    else if (sl == 0) std::fill_n(d + done, len, rd(off));
     else for (int64_t i = 0; i < len; ++i) d[done + i] = rd(off + i * sl);
     done += len;
     ix[r - 1] += len;
@@ -275,11 +278,12 @@ struct Ctx {
   const std::vector<Buffer*>& out;
   const float* gemm;
   const FusedOps& ops;
+  uint64_t run;  // unique per run_fused_kernel call: tags the splats filled in a thread's registers
 };
 
 // Runs one pass over [i0, i0 + n) (full space) or over row i0 with n = 1 (scalar space).
 void exec(const Ctx& c, const Prog& p, int64_t i0, int64_t n, int64_t row, float* regs, float* sc, const float** vp,
-          double* acc) {
+          uint64_t* tags, double* acc) {
   const FusedKernel& fk = c.fk;
   for (const Ins& I : p.ins) {
     float* dst = p.scalar ? sc + I.dst : regs + static_cast<int64_t>(I.dst) * kBlock;
@@ -297,6 +301,15 @@ void exec(const Ctx& c, const Prog& p, int64_t i0, int64_t n, int64_t row, float
         break;
       }
       case Ins::LoadGather: gather(c.in[I.ext]->data, fk.in_dtype[I.ext], I.g, i0, n, dst); break;
+      case Ins::LoadSplat:
+        // the register of a value is written only by the instruction defining it, so a splat
+        // filled earlier in this run on this thread is still intact
+        if (tags[I.dst] != c.run) {
+          const Buffer* b = c.in[I.ext];
+          std::fill_n(dst, kBlock, b->dtype == DType::F32 ? b->as<float>()[0] : (b->as<uint8_t>()[0] ? 1.0f : 0.0f));
+          tags[I.dst] = c.run;
+        }
+        break;
       case Ins::LoadRow: { float v = sc[I.a]; for (int64_t i = 0; i < n; ++i) dst[i] = v; break; }
       case Ins::LoadGemm: res = c.gemm + i0; break;
       case Ins::Const: res = I.cblock->data(); break;
@@ -348,13 +361,18 @@ void exec(const Ctx& c, const Prog& p, int64_t i0, int64_t n, int64_t row, float
 struct Scratch {
   std::vector<float> regs, sc;
   std::vector<const float*> vp;
+  std::vector<uint64_t> tags;  // per value: the run whose splat its register holds
 };
 Scratch& scratch(int V) {
   thread_local Scratch s;
-  if (s.regs.size() < static_cast<size_t>(V) * kBlock) s.regs.resize(static_cast<size_t>(V) * kBlock);
-  if (s.sc.size() < static_cast<size_t>(V)) { s.sc.resize(V); s.vp.resize(V); }
+  if (s.regs.size() < static_cast<size_t>(V) * kBlock) {
+    s.regs.resize(static_cast<size_t>(V) * kBlock);
+    std::fill(s.tags.begin(), s.tags.end(), 0);  // contents did not survive the move
+  }
+  if (s.sc.size() < static_cast<size_t>(V)) { s.sc.resize(V); s.vp.resize(V); s.tags.resize(V, 0); }
   return s;
 }
+std::atomic<uint64_t> g_run{0};
 
 void store_scalar(const Ctx& c, int value, int64_t row, float v) {
   for (size_t o = 0; o < c.fk.out_value.size(); ++o)
@@ -384,7 +402,7 @@ void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& i
     gemm = C;
     if (fk.dot_is_output) return;
   }
-  Ctx c{fk, in, out, gemm, ops};
+  Ctx c{fk, in, out, gemm, ops, ++g_run};
   const int threads = host_num_threads();
   if (fk.kind != Kernel::Row) {
     const Prog& p = fk.passes.back();
@@ -395,7 +413,7 @@ void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& i
       Scratch& s = scratch(fk.V);
       for (int64_t bl = t * per; bl < std::min(blocks, (t + 1) * per); ++bl) {
         int64_t i0 = bl * kBlock, n = std::min(kBlock, fk.N - i0);
-        exec(c, p, i0, n, 0, s.regs.data(), s.sc.data(), s.vp.data(), nullptr);
+        exec(c, p, i0, n, 0, s.regs.data(), s.sc.data(), s.vp.data(), s.tags.data(), nullptr);
       }
     });
     return;
@@ -407,10 +425,10 @@ void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& i
     Scratch& s = scratch(fk.V);
     for (int64_t r = t * rows_per; r < std::min(M, (t + 1) * rows_per); ++r) {
       for (const Prog& p : fk.passes) {
-        if (p.scalar) { exec(c, p, r, 1, r, s.regs.data(), s.sc.data(), s.vp.data(), nullptr); continue; }
+        if (p.scalar) { exec(c, p, r, 1, r, s.regs.data(), s.sc.data(), s.vp.data(), s.tags.data(), nullptr); continue; }
         double acc = p.rop == Op::ReduceSum ? 0.0 : p.rop == Op::ReduceProd ? 1.0 : p.rop == Op::ReduceMax ? -HUGE_VAL : HUGE_VAL;
         for (int64_t c0 = 0; c0 < L; c0 += kBlock)
-          exec(c, p, r * L + c0, std::min(kBlock, L - c0), r, s.regs.data(), s.sc.data(), s.vp.data(), &acc);
+          exec(c, p, r * L + c0, std::min(kBlock, L - c0), r, s.regs.data(), s.sc.data(), s.vp.data(), s.tags.data(), &acc);
         if (p.reduce >= 0) {
           float v = static_cast<float>(acc);
           s.sc[p.reduce] = v;

@@ -55,6 +55,34 @@ final class FusionTest {
     assertArrayEquals(expect, chain(x, y, false));
   }
 
+  /** x * a + b with a, b one-element data tensors: cached reruns must see the new scalars. */
+  private static float[] scaleShift(float[] x, float a, float b) {
+    try (TensorScope scope = new TensorScope()) {
+      Tensor r = Tensor.of(x, x.length).mul(Tensor.of(new float[] {a})).add(Tensor.of(new float[] {b}));
+      Jxla.sync();
+      assertEquals(1, Jxla.lastKernelCount());
+      return r.toFloatArray();
+    }
+  }
+
+  @Test
+  void scalarDataOperandsAreReadFreshEveryRun() {
+    // 50,000 elements = several blocks per thread; the same executable runs with new scalars,
+    // and a different kernel runs between them on the same threads
+    float[] x = random(50000, 3), y = random(7000, 4);
+    float[][] ab = {{1.5f, -2f}, {-0.25f, 3f}, {1.5f, -2f}, {7f, 0.125f}};
+    for (float[] p : ab) {
+      float[] got = scaleShift(x, p[0], p[1]);
+      float[] other = scaleShift(y, p[1], p[0]);
+      for (int i = 0; i < x.length; i++) {
+        assertEquals(x[i] * p[0] + p[1], got[i], 0f, "element " + i);
+      }
+      for (int i = 0; i < y.length; i++) {
+        assertEquals(y[i] * p[1] + p[0], other[i], 0f, "element " + i);
+      }
+    }
+  }
+
   @Test
   void softmaxAndMlpKernelCounts() {
     try (TensorScope scope = new TensorScope()) {
