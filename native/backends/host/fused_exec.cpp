@@ -6,6 +6,7 @@
 // Thread-safety: run() keeps all per-run state on its own stack, so one executable may run
 // concurrently from many threads.
 #include "backends/host/fused_exec.h"
+#include "backends/host/fast_reduce.h"
 #include <cblas.h>
 #include <cstdlib>
 #include <mutex>
@@ -76,7 +77,13 @@ class FusedExecutable final : public Executable {
           if (!vals[i]) internal("fused executable: kernel ", k, " reads an unbound value %", i);
           operands.push_back(vals[i].get());
         }
-        vals[s.out[0]] = ref_eval(*g_.nodes[s.out[0]], operands, dev_);
+        const Node& node = *g_.nodes[s.out[0]];
+        BufferRef r;
+        if (node.info().kind == OpKind::Reduce && operands.size() == 1) {
+          r = alloc_buffer(node.dtype, node.shape, dev_);
+          if (!fast_reduce(node, *operands[0], *r)) r.reset();
+        }
+        vals[s.out[0]] = r ? r : ref_eval(node, operands, dev_);
       } else {
         std::vector<Buffer*> out;
         for (size_t j = 0; j < s.out.size(); ++j) {

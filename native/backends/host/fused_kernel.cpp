@@ -1,9 +1,10 @@
 // fused_kernel.cpp - compiles a fused kernel into instruction lists and runs them blockwise.
 // Iteration space: a loop or dot kernel covers the linear index range [0, N) of its root in
-// blocks of kBlock elements (parallel over blocks); a row kernel covers M rows of L elements
+// blocks of blk elements (parallel over blocks); a row kernel covers M rows of L elements
 // (parallel over rows, each row in blocks). Every full-space value of a block lives in a
-// per-thread register of kBlock floats (16 KiB), so
-// intermediates never reach memory. Row kernels also have scalar-space values (one per row:
+// per-thread register of blk floats, so intermediates never reach memory. blk is chosen per
+// kernel so that all its registers fit in half the L2 cache (kRegBudget): an Adam update with
+// ~40 values would otherwise stream 16 KiB registers from L3. Row kernels also have scalar-space values (one per row:
 // reductions and what is computed from them) kept in a per-row scalar array.
 // Passes of a row kernel: [scalar sweep] then, per reduction, a full pass over the row that
 // accumulates it followed by a scalar sweep, then the final full pass writing full-space outputs.
@@ -25,7 +26,9 @@
 namespace jxla {
 
 namespace {
-constexpr int64_t kBlock = 4096;
+constexpr int64_t kBlock = 4096;            // the largest block (and the size of Const blocks)
+constexpr int64_t kMinBlock = 256;
+constexpr int64_t kRegBudget = 256 * 1024;  // bytes of registers per thread
 
 struct Gather {  // element i of a broadcast/transpose output reads src[sum(idx_d * st_d)]
   Shape shape;
@@ -56,6 +59,7 @@ struct FusedKernel {
   Kernel::Kind kind;
   int64_t N = 0, M = 1, L = 1;
   int V = 0;
+  int64_t blk = kBlock;  // elements per block: a power of two in [kMinBlock, kBlock]
   std::vector<Prog> passes;
   std::vector<DType> in_dtype;
   std::vector<DType> out_dtype;
@@ -241,6 +245,7 @@ std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
     for (const Node* t : targets) b.emit(t, p, done);
     fk->passes.push_back(std::move(p));
   }
+  while (fk->blk > kMinBlock && fk->blk * 4 * std::max(fk->V, 1) > kRegBudget) fk->blk /= 2;
   return fk;
 }
 
@@ -286,7 +291,7 @@ void exec(const Ctx& c, const Prog& p, int64_t i0, int64_t n, int64_t row, float
           uint64_t* tags, double* acc) {
   const FusedKernel& fk = c.fk;
   for (const Ins& I : p.ins) {
-    float* dst = p.scalar ? sc + I.dst : regs + static_cast<int64_t>(I.dst) * kBlock;
+    float* dst = p.scalar ? sc + I.dst : regs + static_cast<int64_t>(I.dst) * fk.blk;
     // a computed f32 output is written straight into its buffer (no register + copy), except
     // into the buffer the GEMM result is read from (the epilogue's in-place case)
     if (I.out >= 0 && !p.scalar && I.t >= Ins::Unary && I.t <= Ins::Clamp && c.out[I.out]->dtype == DType::F32 &&
@@ -306,7 +311,7 @@ void exec(const Ctx& c, const Prog& p, int64_t i0, int64_t n, int64_t row, float
         // filled earlier in this run on this thread is still intact
         if (tags[I.dst] != c.run) {
           const Buffer* b = c.in[I.ext];
-          std::fill_n(dst, kBlock, b->dtype == DType::F32 ? b->as<float>()[0] : (b->as<uint8_t>()[0] ? 1.0f : 0.0f));
+          std::fill_n(dst, fk.blk, b->dtype == DType::F32 ? b->as<float>()[0] : (b->as<uint8_t>()[0] ? 1.0f : 0.0f));
           tags[I.dst] = c.run;
         }
         break;
@@ -406,13 +411,14 @@ void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& i
   const int threads = host_num_threads();
   if (fk.kind != Kernel::Row) {
     const Prog& p = fk.passes.back();
-    int64_t blocks = (fk.N + kBlock - 1) / kBlock;
+    const int64_t kB = fk.blk;
+    int64_t blocks = (fk.N + kB - 1) / kB;
     int64_t per = std::max<int64_t>(1, blocks / (threads * 4));
     int64_t tasks = (blocks + per - 1) / per;
     parallel_for(tasks, [&](int64_t t) {
       Scratch& s = scratch(fk.V);
       for (int64_t bl = t * per; bl < std::min(blocks, (t + 1) * per); ++bl) {
-        int64_t i0 = bl * kBlock, n = std::min(kBlock, fk.N - i0);
+        int64_t i0 = bl * kB, n = std::min(kB, fk.N - i0);
         exec(c, p, i0, n, 0, s.regs.data(), s.sc.data(), s.vp.data(), s.tags.data(), nullptr);
       }
     });
@@ -427,8 +433,8 @@ void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& i
       for (const Prog& p : fk.passes) {
         if (p.scalar) { exec(c, p, r, 1, r, s.regs.data(), s.sc.data(), s.vp.data(), s.tags.data(), nullptr); continue; }
         double acc = p.rop == Op::ReduceSum ? 0.0 : p.rop == Op::ReduceProd ? 1.0 : p.rop == Op::ReduceMax ? -HUGE_VAL : HUGE_VAL;
-        for (int64_t c0 = 0; c0 < L; c0 += kBlock)
-          exec(c, p, r * L + c0, std::min(kBlock, L - c0), r, s.regs.data(), s.sc.data(), s.vp.data(), s.tags.data(), &acc);
+        for (int64_t c0 = 0; c0 < L; c0 += fk.blk)
+          exec(c, p, r * L + c0, std::min(fk.blk, L - c0), r, s.regs.data(), s.sc.data(), s.vp.data(), s.tags.data(), &acc);
         if (p.reduce >= 0) {
           float v = static_cast<float>(acc);
           s.sc[p.reduce] = v;
