@@ -23,6 +23,10 @@ struct Device {
   // A host <-> device copy of b, called on the non-host side (to_device: host -> this device).
   // The TPU emulator charges PCIe time on its simulated clock.
   virtual void on_transfer(const Buffer& b, bool to_device) { (void)b; (void)to_device; }
+  // A device-to-device copy of b from `from` into this device. Returns true when this device
+  // charged it as a direct link (the TPU emulator: ICI between cores of one pod); false means
+  // the copy goes through the host (charged with on_transfer on both sides).
+  virtual bool on_peer_transfer(const Buffer& b, Device* from) { (void)b; (void)from; return false; }
   virtual std::string describe() const { return name(); }
   // Compiles a canonical graph for this device (non-host devices override; the host device
   // is compiled by runtime/compiler.cpp).

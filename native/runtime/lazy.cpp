@@ -221,8 +221,10 @@ BufferRef transfer(const BufferRef& b, Device* to) {
   int64_t t0 = now_ns();
   BufferRef o = alloc_buffer(b->dtype, b->shape, to);
   std::memcpy(o->data, b->data, static_cast<size_t>(b->nbytes));
-  if (!b->device->is_host()) b->device->on_transfer(*b, false);
-  if (!to->is_host()) to->on_transfer(*o, true);
+  if (b->device->is_host() || to->is_host() || !to->on_peer_transfer(*o, b->device)) {
+    if (!b->device->is_host()) b->device->on_transfer(*b, false);
+    if (!to->is_host()) to->on_transfer(*o, true);
+  }
   metric_record(to->is_host() ? "TransferFromDeviceTime" : "TransferToDeviceTime", static_cast<double>(now_ns() - t0));
   return o;
 }

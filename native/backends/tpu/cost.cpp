@@ -1,6 +1,7 @@
 // cost.cpp - the cost model formulas (see cost.h).
 #include "backends/tpu/cost.h"
 #include <algorithm>
+#include <cstdlib>
 #include <unordered_set>
 #include "backends/tpu/layout.h"
 #include "backends/tpu/mxu.h"
@@ -91,6 +92,12 @@ KernelCost fused_cost(const Chip& c, const std::vector<const Node*>& nodes) {
 
 double transfer_seconds(const Chip& c, int64_t bytes) {
   return c.pcie_latency_s + static_cast<double>(bytes) / c.pcie_bw;
+}
+
+double peer_seconds(const Chip& c, int cores, int from, int to, int64_t bytes) {
+  int d = std::abs(from - to);
+  int hops = std::min(d, cores - d);
+  return hops * c.ici_hop_latency_s + static_cast<double>(bytes) / c.ici_link_bw;
 }
 
 double ring_seconds(const Chip& c, const std::string& kind, int cores, int64_t bytes) {

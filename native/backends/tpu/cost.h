@@ -37,6 +37,9 @@ KernelCost node_cost(const Chip& c, const Node& n, int precision);
 KernelCost fused_cost(const Chip& c, const std::vector<const Node*>& nodes);
 // A host <-> device copy of `bytes` over PCIe.
 double transfer_seconds(const Chip& c, int64_t bytes);
+// A copy of `bytes` from core `from` to core `to` of a ring of `cores` over ICI: the ring
+// distance in hops times the hop latency, plus bytes over one link's bandwidth.
+double peer_seconds(const Chip& c, int cores, int from, int to, int64_t bytes);
 // A ring collective over `cores` devices: all_reduce moves 2(n-1)/n of the bytes per device,
 // all_gather / reduce_scatter (n-1)/n (of the gathered size), over one bidirectional ICI link,
 // plus 2(n-1) (all_reduce) or (n-1) hops of latency.

@@ -86,6 +86,25 @@ void TpuDevice::on_transfer(const Buffer& b, bool to_device) {
   metric_record("DeviceTransferTime", t * 1e9);
 }
 
+// A copy between two cores of one pod goes over ICI, not through the host: the receiving
+// core is charged the ring distance in hops times the hop latency plus bytes over one link's
+// bandwidth (the sender's DMA engine runs asynchronously and is not charged).
+bool TpuDevice::on_peer_transfer(const Buffer& b, Device* from) {
+  int src = -1;
+  for (size_t i = 0; i < pod_.size(); ++i)
+    if (pod_[i] == from) src = static_cast<int>(i);
+  if (src < 0) return false;  // another pod or generation: through the host
+  KernelRecord r;
+  r.name = "transfer:ici";
+  r.out = type_str(b.dtype, b.shape);
+  r.bytes = static_cast<double>(b.nbytes);
+  r.time_s = peer_seconds(*chip_, cores_, src, index_, b.nbytes);
+  r.bound = "ici";
+  double t = record(std::move(r));
+  metric_record("DeviceTransferTime", t * 1e9);
+  return true;
+}
+
 int64_t TpuDevice::hbm_in_use() const { std::lock_guard<std::mutex> g(mu_); return in_use_; }
 int64_t TpuDevice::hbm_peak() const { std::lock_guard<std::mutex> g(mu_); return peak_; }
 

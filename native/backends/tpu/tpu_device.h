@@ -18,7 +18,7 @@ namespace jxla {
 namespace tpu {
 
 struct KernelRecord {
-  std::string name;   // op name, or "transfer:h2d" / "transfer:d2h" / "fallback::<op>"
+  std::string name;   // op name, or "transfer:h2d" / "transfer:d2h" / "transfer:ici" / "fallback::<op>"
   std::string out;    // result type, e.g. "f32[128,256]"
   double start_s = 0, time_s = 0;
   double flops = 0, bytes = 0;
@@ -33,6 +33,7 @@ class TpuDevice final : public Device {
   int64_t on_alloc(const Buffer& b) override;
   void on_free(const Buffer& b) override;
   void on_transfer(const Buffer& b, bool to_device) override;
+  bool on_peer_transfer(const Buffer& b, Device* from) override;
   std::string describe() const override;
   std::shared_ptr<Executable> compile(Graph g) override;
 

@@ -51,16 +51,16 @@ public class Adam extends Optimizer {
     Tensor base = p;
     if (weightDecay != 0) {
       if (decoupled) {
-        base = p.sub(p.mul(scalar(lr() * weightDecay, p)));
+        base = p.sub(p.mul(scalar("lr*weight_decay", lr() * weightDecay, p)));
       } else {
-        g = g.add(p.mul(scalar(weightDecay, p)));
+        g = g.add(p.mul(scalar("weight_decay", weightDecay, p)));
       }
     }
-    m[i].assign(m[i].mul(scalar(beta1, p)).add(g.mul(scalar(1 - beta1, p))));
-    v[i].assign(v[i].mul(scalar(beta2, p)).add(g.mul(g).mul(scalar(1 - beta2, p))));
+    m[i].assign(m[i].mul(scalar("beta1", beta1, p)).add(g.mul(scalar("1-beta1", 1 - beta1, p))));
+    v[i].assign(v[i].mul(scalar("beta2", beta2, p)).add(g.mul(g).mul(scalar("1-beta2", 1 - beta2, p))));
     double bc1 = 1 - Math.pow(beta1, t), bc2 = 1 - Math.pow(beta2, t);
-    Tensor mhat = m[i].mul(scalar(1 / bc1, p));
-    Tensor vhat = v[i].mul(scalar(1 / bc2, p));
-    p.assign(base.sub(mhat.div(vhat.sqrt().add(scalar(eps, p))).mul(scalar(lr(), p))));
+    Tensor mhat = m[i].mul(scalar("1/bias_correction1", 1 / bc1, p));
+    Tensor vhat = v[i].mul(scalar("1/bias_correction2", 1 / bc2, p));
+    p.assign(base.sub(mhat.div(vhat.sqrt().add(scalar("eps", eps, p))).mul(scalar("lr", lr(), p))));
   }
 }

@@ -5,7 +5,9 @@ import dev.jxla.Tensor;
 import dev.jxla.TensorScope;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Base of the optimizers. step() traces the update of every parameter that has a gradient and
@@ -20,6 +22,7 @@ public abstract class Optimizer implements AutoCloseable {
   private double lr;
   private long steps;
   private final List<Tensor> state = new ArrayList<>();
+  private final Map<List<Object>, Tensor> stepScalars = new HashMap<>();
 
   protected Optimizer(List<Tensor> params, double lr) {
     if (params == null || params.isEmpty()) {
@@ -70,6 +73,8 @@ public abstract class Optimizer implements AutoCloseable {
           update(i, p, p.grad());
         }
       }
+    } finally {
+      stepScalars.clear();  // the scope closed them
     }
   }
 
@@ -83,8 +88,25 @@ public abstract class Optimizer implements AutoCloseable {
   /** Traces the update of parameter i (inside a scope that frees temporaries). */
   protected abstract void update(int i, Tensor p, Tensor g);
 
+  /**
+   * The step's scalar data tensor for a hyperparameter {@code role} (e.g. "beta1"), in like's
+   * dtype on like's device. One tensor per role, dtype and device per step, shared by every
+   * parameter's update: on an emulated TPU each is one host-to-device transfer per step instead
+   * of one per parameter. Keyed by role, never by value, so the graph's structure does not
+   * depend on the values (two roles that happen to be equal stay two inputs: no recompile).
+   */
+  protected final Tensor scalar(String role, double v, Tensor like) {
+    List<Object> key = List.of(role, like.dtype(), like.device());
+    Tensor t = stepScalars.get(key);
+    if (t == null) {
+      t = newScalar(v, like);
+      stepScalars.put(key, t);
+    }
+    return t;
+  }
+
   /** A scalar data tensor of p's dtype. */
-  protected static Tensor scalar(double v, Tensor like) {
+  private static Tensor newScalar(double v, Tensor like) {
     DType dt = like.dtype();
     // made directly in the parameter's dtype: no conversion to run
     Tensor s = dt == DType.F32 ? Tensor.scalar((float) v) : dt == DType.F64 ? Tensor.scalar(v) : Tensor.scalar(v, dt);

@@ -40,17 +40,17 @@ public final class SGD extends Optimizer {
   protected void update(int i, Tensor p, Tensor g) {
     Tensor d = g;
     if (weightDecay != 0) {
-      d = d.add(p.mul(scalar(weightDecay, p)));
+      d = d.add(p.mul(scalar("weight_decay", weightDecay, p)));
     }
     if (momentum != 0) {
       if (buf[i] == null) {
         buf[i] = newState(p);
         buf[i].assign(d);
       } else {
-        buf[i].assign(buf[i].mul(scalar(momentum, p)).add(d.mul(scalar(1 - dampening, p))));
+        buf[i].assign(buf[i].mul(scalar("momentum", momentum, p)).add(d.mul(scalar("1-dampening", 1 - dampening, p))));
       }
-      d = nesterov ? d.add(buf[i].mul(scalar(momentum, p))) : buf[i];
+      d = nesterov ? d.add(buf[i].mul(scalar("momentum", momentum, p))) : buf[i];
     }
-    p.assign(p.sub(d.mul(scalar(lr(), p))));
+    p.assign(p.sub(d.mul(scalar("lr", lr(), p))));
   }
 }

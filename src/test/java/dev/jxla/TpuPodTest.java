@@ -118,4 +118,36 @@ class TpuPodTest {
       assertEquals(ring * 1e6, Double.parseDouble(line.trim().split("\\s+")[1]), 1e-3);
     }
   }
+
+  @Test
+  void coreToCoreCopiesGoOverIci() {
+    // v5e: ICI link 100 GB/s, 1 us per hop (chip table); a 4-core ring: core 0 -> core 2 is 2
+    // hops, core 0 -> core 3 is 1 hop; a host -> core copy stays PCIe
+    Device pod = Device.tpu("v5e", 4);
+    try (TensorScope scope = new TensorScope()) {
+      float[] data = new float[25000];  // 100,000 bytes
+      for (int i = 0; i < data.length; i++) {
+        data[i] = i * 0.5f;
+      }
+      Tensor a = Tensor.of(data, data.length).to(pod.core(0));
+      double[] hops = {2, 1};
+      int[] dst = {2, 3};
+      for (int k = 0; k < 2; k++) {
+        Device d = pod.core(dst[k]);
+        double before = d.simulatedSeconds();
+        Tensor b = a.to(d);
+        assertArrayEquals(data, b.toFloatArray());
+        double expect = hops[k] * 1e-6 + 100000 / 100e9;
+        String line = null;
+        for (String l : d.profile().split("\n")) {
+          if (l.contains("transfer:ici")) {
+            line = l;
+          }
+        }
+        assertEquals(expect * 1e6, Double.parseDouble(line.trim().split("\\s+")[1]), 1e-3);
+        assertTrue(d.simulatedSeconds() - before >= expect);
+      }
+      assertTrue(pod.core(0).profile().contains("transfer:h2d"));
+    }
+  }
 }
