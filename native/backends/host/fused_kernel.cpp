@@ -60,6 +60,8 @@ struct FusedKernel {
   int64_t N = 0, M = 1, L = 1;
   int V = 0;
   int64_t blk = kBlock;  // elements per block: a power of two in [kMinBlock, kBlock]
+  std::vector<int> phys;  // value id -> register slot (loop/dot kernels reuse dead values' slots)
+  int P = 0;              // register slots per thread
   std::vector<Prog> passes;
   std::vector<DType> in_dtype;
   std::vector<DType> out_dtype;
@@ -188,6 +190,50 @@ struct Builder {
 };
 }  // namespace
 
+namespace {
+// Linear-scan slot assignment for single-pass (loop and dot) kernels: a value's slot is freed
+// after its last read and reused by later values, so an Adam update with ~40 values needs a
+// handful of slots and its block stays in L1/L2. Splats are pinned (their slot must survive
+// across blocks, see LoadSplat). A value's slot is allocated before its operands' slots are
+// freed, so an instruction never writes the slot it reads (the kernels take __restrict
+// pointers). Row kernels keep one slot per value: their values live across passes.
+void assign_registers(FusedKernel& fk) {
+  fk.phys.assign(static_cast<size_t>(fk.V), -1);
+  if (fk.kind == Kernel::Row || fk.passes.size() != 1 || fk.passes[0].scalar) {
+    for (int v = 0; v < fk.V; ++v) fk.phys[v] = v;
+    fk.P = fk.V;
+    return;
+  }
+  const std::vector<Ins>& ins = fk.passes[0].ins;
+  std::vector<int> last(static_cast<size_t>(fk.V), -1);
+  for (size_t i = 0; i < ins.size(); ++i)
+    for (int o : {ins[i].a, ins[i].b, ins[i].c})
+      if (o >= 0) last[o] = static_cast<int>(i);
+  std::vector<int> free_slots;
+  std::vector<bool> pinned(static_cast<size_t>(fk.V), false);
+  int P = 0;
+  for (size_t i = 0; i < ins.size(); ++i) {
+    const Ins& I = ins[i];
+    bool writes = I.t != Ins::LoadPtr && I.t != Ins::LoadGemm && I.t != Ins::Const && I.t != Ins::Reduce;
+    if (writes && fk.phys[I.dst] < 0) {
+      if (!free_slots.empty() && I.t != Ins::LoadSplat) { fk.phys[I.dst] = free_slots.back(); free_slots.pop_back(); }
+      else fk.phys[I.dst] = P++;
+      if (I.t == Ins::LoadSplat) pinned[I.dst] = true;
+    }
+    int ops[3] = {I.a, I.b, I.c};
+    for (int j = 0; j < 3; ++j) {
+      int o = ops[j];
+      if (o < 0 || last[o] != static_cast<int>(i) || pinned[o] || fk.phys[o] < 0) continue;
+      if ((j > 0 && ops[0] == o) || (j > 1 && ops[1] == o)) continue;  // freed once
+      free_slots.push_back(fk.phys[o]);
+    }
+  }
+  for (int v = 0; v < fk.V; ++v)
+    if (fk.phys[v] < 0) fk.phys[v] = 0;  // loads from buffers and constants: no slot is written
+  fk.P = std::max(P, 1);
+}
+}  // namespace
+
 std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
   auto fk = std::make_shared<FusedKernel>();
   fk->kind = k.kind;
@@ -245,7 +291,8 @@ std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
     for (const Node* t : targets) b.emit(t, p, done);
     fk->passes.push_back(std::move(p));
   }
-  while (fk->blk > kMinBlock && fk->blk * 4 * std::max(fk->V, 1) > kRegBudget) fk->blk /= 2;
+  assign_registers(*fk);
+  while (fk->blk > kMinBlock && fk->blk * 4 * std::max(fk->P, 1) > kRegBudget) fk->blk /= 2;
   return fk;
 }
 
@@ -291,7 +338,7 @@ void exec(const Ctx& c, const Prog& p, int64_t i0, int64_t n, int64_t row, float
           uint64_t* tags, double* acc) {
   const FusedKernel& fk = c.fk;
   for (const Ins& I : p.ins) {
-    float* dst = p.scalar ? sc + I.dst : regs + static_cast<int64_t>(I.dst) * fk.blk;
+    float* dst = p.scalar ? sc + I.dst : regs + static_cast<int64_t>(fk.phys[I.dst]) * fk.blk;
     // a computed f32 output is written straight into its buffer (no register + copy), except
     // into the buffer the GEMM result is read from (the epilogue's in-place case)
     if (I.out >= 0 && !p.scalar && I.t >= Ins::Unary && I.t <= Ins::Clamp && c.out[I.out]->dtype == DType::F32 &&
