@@ -1,6 +1,7 @@
 // mxu.cpp - the emulated MXU (see mxu.h for the numerics it defines).
 #include "backends/tpu/mxu.h"
 #include "backends/tpu/mxu_kernel.h"
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -20,9 +21,19 @@ std::atomic<int> g_precision{kPrecisionDefault};
 
 // Reads any float buffer as f32 values (bf16/f16 widen exactly).
 std::vector<float> as_f32(const Buffer& b) {
-  std::vector<float> v(static_cast<size_t>(b.numel()));
-  for (int64_t i = 0; i < b.numel(); ++i) v[i] = static_cast<float>(getf(b, i));
+  const int64_t n = b.numel();
+  std::vector<float> v(static_cast<size_t>(n));
+  switch (b.dtype) {  // typed loops: this runs on every MXU call
+    case DType::F32: if (n) std::memcpy(v.data(), b.data, static_cast<size_t>(n) * 4); break;
+    case DType::BF16: for (int64_t i = 0; i < n; ++i) v[i] = bf16_to_f32(b.as<uint16_t>()[i]); break;
+    default: for (int64_t i = 0; i < n; ++i) v[i] = static_cast<float>(getf(b, i));
+  }
   return v;
+}
+
+bool is_identity(const std::vector<int64_t>& perm) {
+  for (size_t i = 0; i < perm.size(); ++i) if (perm[i] != static_cast<int64_t>(i)) return false;
+  return true;
 }
 
 // Writes f32 results with the output dtype's round-to-nearest-even.
@@ -182,10 +193,20 @@ void mxu_dot(const Node& n, const Buffer& l, const Buffer& r, Buffer& out, int p
   std::vector<int64_t> lp = lb, rp = rb;
   lp.insert(lp.end(), lf.begin(), lf.end()); lp.insert(lp.end(), lc.begin(), lc.end());
   rp.insert(rp.end(), rc.begin(), rc.end()); rp.insert(rp.end(), rf.begin(), rf.end());
-  BufferRef L = permute_buffer(l, lp), R = permute_buffer(r, rp);
-  std::vector<float> a = as_f32(*L), w = as_f32(*R), c(static_cast<size_t>(B * M * N), 0.0f);
-  if (!c.empty() && K > 0) run_matmul(l.dtype, a.data(), w.data(), c.data(), B, M, K, N, precision);
-  store(out, c.data());
+  // f32 operands already in [B, M, K] / [B, K, N] order are read in place, and an f32 result
+  // is written in place: no copies around the (fast) MXU kernel
+  std::vector<float> a, w, c;
+  const float* ap = nullptr;
+  const float* wp = nullptr;
+  if (l.dtype == DType::F32 && is_identity(lp)) ap = l.as<float>();
+  else { a = as_f32(*permute_buffer(l, lp)); ap = a.data(); }
+  if (r.dtype == DType::F32 && is_identity(rp)) wp = r.as<float>();
+  else { w = as_f32(*permute_buffer(r, rp)); wp = w.data(); }
+  float* cp = out.dtype == DType::F32 ? out.as<float>() : (c.resize(static_cast<size_t>(B * M * N)), c.data());
+  if (B * M * N == 0) return;
+  if (K > 0) run_matmul(l.dtype, ap, wp, cp, B, M, K, N, precision);
+  else std::fill(cp, cp + B * M * N, 0.0f);
+  if (out.dtype != DType::F32) store(out, cp);
 }
 
 void mxu_conv2d(const Node& n, const Buffer& x, const Buffer& w, Buffer& out, int precision) {
