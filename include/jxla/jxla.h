@@ -179,6 +179,13 @@ jxla_status jxla_last_kernel_count(int64_t* count);
 jxla_status jxla_fusion_set_enabled(int32_t on);
 jxla_status jxla_fusion_enabled(int32_t* on);
 
+/* ---- TPU MXU fast path (issue 4, mxufast) ---- */
+/* Process-wide switch of the emulated MXU's blocked kernel (initially on where the CPU has AVX2,
+   off with env JXLA_TPU_FASTPATH=0). Off runs the scalar reference; results are bit-identical
+   either way (NaN payloads aside). enabled reports the effective state (0 without AVX2). */
+jxla_status jxla_tpu_fastpath_set_enabled(int32_t on);
+jxla_status jxla_tpu_fastpath_enabled(int32_t* on);
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,6 +30,19 @@ jxla_status jxla_device_tpu(const char* generation, int32_t cores, int64_t hbm_b
   JXLA_CATCH
 }
 
+jxla_status jxla_tpu_fastpath_set_enabled(int32_t on) {
+  JXLA_TRY
+  tpu::set_mxu_fastpath(on != 0);
+  JXLA_CATCH
+}
+
+jxla_status jxla_tpu_fastpath_enabled(int32_t* on) {
+  JXLA_TRY
+  if (!on) invalid("tpu_fastpath_enabled: null pointer");
+  *on = tpu::mxu_vectorized() ? 1 : 0;
+  JXLA_CATCH
+}
+
 jxla_status jxla_set_matmul_precision(int32_t precision) {
   JXLA_TRY
   tpu::set_default_precision(precision);

@@ -132,4 +132,21 @@ public final class Jxla {
   public static boolean fusionEnabled() {
     return Native.fusionEnabled();
   }
+
+  // ---- TPU MXU fast path (issue 4, mxufast) ----
+
+  /**
+   * Turns the emulated MXU's blocked kernel on or off for the whole process (initially on where
+   * the CPU has AVX2, off with the environment variable {@code JXLA_TPU_FASTPATH=0}). Off runs
+   * the scalar reference kernel, the numerics' specification. Results are bit-identical either
+   * way (NaN payloads aside); meant for benchmarks and debugging.
+   */
+  public static void setTpuFastPath(boolean on) {
+    Native.setTpuFastPath(on);
+  }
+
+  /** Whether the emulated MXU runs its blocked kernel (false on CPUs without AVX2). */
+  public static boolean tpuFastPath() {
+    return Native.tpuFastPath();
+  }
 }

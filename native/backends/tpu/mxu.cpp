@@ -1,14 +1,15 @@
 // mxu.cpp - the emulated MXU (see mxu.h for the numerics it defines).
 #include "backends/tpu/mxu.h"
-#include <immintrin.h>
+#include "backends/tpu/mxu_kernel.h"
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
-#include <thread>
 #include <vector>
 #include "backends/host/elem.h"
+#include "backends/host/thread_pool.h"
 #include "backends/host/reference_internal.h"
 #include "ir/error.h"
 
@@ -20,9 +21,19 @@ std::atomic<int> g_precision{kPrecisionDefault};
 
 // Reads any float buffer as f32 values (bf16/f16 widen exactly).
 std::vector<float> as_f32(const Buffer& b) {
-  std::vector<float> v(static_cast<size_t>(b.numel()));
-  for (int64_t i = 0; i < b.numel(); ++i) v[i] = static_cast<float>(getf(b, i));
+  const int64_t n = b.numel();
+  std::vector<float> v(static_cast<size_t>(n));
+  switch (b.dtype) {  // typed loops: this runs on every MXU call
+    case DType::F32: if (n) std::memcpy(v.data(), b.data, static_cast<size_t>(n) * 4); break;
+    case DType::BF16: for (int64_t i = 0; i < n; ++i) v[i] = bf16_to_f32(b.as<uint16_t>()[i]); break;
+    default: for (int64_t i = 0; i < n; ++i) v[i] = static_cast<float>(getf(b, i));
+  }
   return v;
+}
+
+bool is_identity(const std::vector<int64_t>& perm) {
+  for (size_t i = 0; i < perm.size(); ++i) if (perm[i] != static_cast<int64_t>(i)) return false;
+  return true;
 }
 
 // Writes f32 results with the output dtype's round-to-nearest-even.
@@ -36,49 +47,12 @@ void store(Buffer& out, const float* c) {
   }
 }
 
-// The AVX2 kernel: 16-column panels of w packed contiguously, 4 rows of a at a time, eight
-// 8-wide accumulators kept in registers across the whole k range. Every output element still
-// receives its products in ascending k order with one f32 add each (mul then add, no FMA
-// needed: the products are exact), so the result equals mxu_pass_reference bit for bit.
-template <int R>
-__attribute__((target("avx2"))) inline void micro(const float* a, int64_t lda, const float* wp, int64_t K, float* acc) {
-  __m256 c[R][2];
-  for (int r = 0; r < R; ++r) { c[r][0] = _mm256_setzero_ps(); c[r][1] = _mm256_setzero_ps(); }
-  for (int64_t k = 0; k < K; ++k) {
-    __m256 w0 = _mm256_loadu_ps(wp + k * 16), w1 = _mm256_loadu_ps(wp + k * 16 + 8);
-    for (int r = 0; r < R; ++r) {
-      __m256 av = _mm256_set1_ps(a[r * lda + k]);
-      c[r][0] = _mm256_add_ps(c[r][0], _mm256_mul_ps(av, w0));
-      c[r][1] = _mm256_add_ps(c[r][1], _mm256_mul_ps(av, w1));
-    }
-  }
-  for (int r = 0; r < R; ++r) { _mm256_storeu_ps(acc + r * 16, c[r][0]); _mm256_storeu_ps(acc + r * 16 + 8, c[r][1]); }
-}
-
-__attribute__((target("avx2"))) void pass_avx2(const float* a, const float* w, float* c, int64_t M, int64_t K, int64_t N) {
-  std::vector<float> wp(static_cast<size_t>(K) * 16);
-  float acc[4 * 16];
-  for (int64_t j0 = 0; j0 < N; j0 += 16) {
-    int64_t nj = std::min<int64_t>(16, N - j0);
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t t = 0; t < 16; ++t) wp[k * 16 + t] = t < nj ? w[k * N + j0 + t] : 0.0f;
-    int64_t i = 0;
-    for (; i + 4 <= M; i += 4) {
-      micro<4>(a + i * K, K, wp.data(), K, acc);
-      for (int r = 0; r < 4; ++r) std::memcpy(c + (i + r) * N + j0, acc + r * 16, static_cast<size_t>(nj) * 4);
-    }
-    for (; i < M; ++i) {
-      micro<1>(a + i * K, K, wp.data(), K, acc);
-      std::memcpy(c + i * N + j0, acc, static_cast<size_t>(nj) * 4);
-    }
-  }
-}
-
-bool detect_vectorized() {
+// The fast path: on by default where the blocked kernel can run, off with JXLA_TPU_FASTPATH=0
+// or set_mxu_fastpath(false).
+std::atomic<bool> g_fast{[] {
   const char* e = std::getenv("JXLA_TPU_FASTPATH");
-  if (e && std::strcmp(e, "0") == 0) return false;
-  return __builtin_cpu_supports("avx2");
-}
+  return !(e && std::strcmp(e, "0") == 0) && mxu_kernel_available();
+}()};
 
 inline float nan_to_zero(float v) { return std::isnan(v) ? 0.0f : v; }
 }  // namespace
@@ -129,47 +103,39 @@ void mxu_pass_reference(const float* a, const float* w, float* c, int64_t B, int
       }
 }
 
-bool mxu_vectorized() {
-  static const bool v = detect_vectorized();
-  return v;
-}
+bool mxu_vectorized() { return g_fast.load(std::memory_order_relaxed); }
+void set_mxu_fastpath(bool on) { g_fast.store(on && mxu_kernel_available()); }
 
-int mxu_threads() {
-  static const int n = [] {
-    const char* e = std::getenv("JXLA_NUM_THREADS");
-    int v = e ? std::atoi(e) : static_cast<int>(std::thread::hardware_concurrency());
-    return std::max(1, std::min(v, 64));
-  }();
-  return n;
-}
+int mxu_threads() { return host_num_threads(); }
 
 void mxu_pass(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N) {
   if (!mxu_vectorized()) return mxu_pass_reference(a, w, c, B, M, K, N);
-  // Rows are independent and each output keeps its ascending-k order, so splitting the rows
-  // over threads changes nothing in the result (tested bit-identical to the reference).
-  int T = mxu_threads();
-  if (T > 1 && M >= 8 && M * K * N >= (1 << 16)) {
-    int64_t per = ((M + T - 1) / T + 3) / 4 * 4;
-    for (int64_t b = 0; b < B; ++b) {
-      std::vector<std::thread> th;
-      for (int64_t r0 = per; r0 < M; r0 += per)
-        th.emplace_back(pass_avx2, a + (b * M + r0) * K, w + b * K * N, c + (b * M + r0) * N, std::min(per, M - r0), K, N);
-      pass_avx2(a + b * M * K, w + b * K * N, c + b * M * N, std::min(per, M), K, N);
-      for (auto& t : th) t.join();
-    }
-    return;
-  }
-  for (int64_t b = 0; b < B; ++b) pass_avx2(a + b * M * K, w + b * K * N, c + b * M * N, M, K, N);
+  const Term exact = Term::Exact;
+  const MxuStep step{0, 0, false};
+  mxu_blocked(a, w, c, B, M, K, N, &exact, 1, &exact, 1, &step, 1);
 }
 
 void mxu_matmul_f32(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N, int precision) {
+  if (!mxu_vectorized()) return mxu_matmul_f32_reference(a, w, c, B, M, K, N, precision);
+  // The same passes and sums as the reference below, as steps of the blocked engine: the
+  // operands are split while packing and the passes combine in their last k chunk's epilogue.
+  static const Term t1[] = {Term::Round}, t2[] = {Term::Hi, Term::Lo2}, t3[] = {Term::Hi, Term::Mid, Term::Lo3};
+  static const MxuStep s1[] = {{0, 0, false}};
+  static const MxuStep s3[] = {{1, 0, false}, {0, 1, true}, {0, 0, false}};  // lo.hi, hi.lo, NaN->0, hi.hi
+  static const MxuStep s6[] = {{1, 1, false}, {0, 2, false}, {2, 0, false}, {0, 1, false}, {1, 0, true}, {0, 0, false}};
+  if (precision == kPrecisionHighest) mxu_blocked(a, w, c, B, M, K, N, t3, 3, t3, 3, s6, 6);
+  else if (precision == kPrecisionHigh) mxu_blocked(a, w, c, B, M, K, N, t2, 2, t2, 2, s3, 3);
+  else mxu_blocked(a, w, c, B, M, K, N, t1, 1, t1, 1, s1, 1);
+}
+
+void mxu_matmul_f32_reference(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N, int precision) {
   const int terms = precision == kPrecisionHighest ? 3 : precision == kPrecisionHigh ? 2 : 1;
   const size_t na = static_cast<size_t>(B * M * K), nw = static_cast<size_t>(B * K * N), nc = static_cast<size_t>(B * M * N);
   std::vector<std::vector<float>> at(terms, std::vector<float>(na)), wt(terms, std::vector<float>(nw));
   float parts[3];
   for (size_t i = 0; i < na; ++i) { split_bf16(a[i], terms, parts); for (int t = 0; t < terms; ++t) at[t][i] = parts[t]; }
   for (size_t i = 0; i < nw; ++i) { split_bf16(w[i], terms, parts); for (int t = 0; t < terms; ++t) wt[t][i] = parts[t]; }
-  auto pass = [&](int ta, int tw, float* out) { mxu_pass(at[ta].data(), wt[tw].data(), out, B, M, K, N); };
+  auto pass = [&](int ta, int tw, float* out) { mxu_pass_reference(at[ta].data(), wt[tw].data(), out, B, M, K, N); };
   if (terms == 1) { pass(0, 0, c); return; }
   std::vector<float> p(nc);
   if (terms == 2) {  // bf16_3x: (lo.hi + hi.lo) then + hi.hi; 0 = hi, 1 = lo
@@ -227,10 +193,20 @@ void mxu_dot(const Node& n, const Buffer& l, const Buffer& r, Buffer& out, int p
   std::vector<int64_t> lp = lb, rp = rb;
   lp.insert(lp.end(), lf.begin(), lf.end()); lp.insert(lp.end(), lc.begin(), lc.end());
   rp.insert(rp.end(), rc.begin(), rc.end()); rp.insert(rp.end(), rf.begin(), rf.end());
-  BufferRef L = permute_buffer(l, lp), R = permute_buffer(r, rp);
-  std::vector<float> a = as_f32(*L), w = as_f32(*R), c(static_cast<size_t>(B * M * N), 0.0f);
-  if (!c.empty() && K > 0) run_matmul(l.dtype, a.data(), w.data(), c.data(), B, M, K, N, precision);
-  store(out, c.data());
+  // f32 operands already in [B, M, K] / [B, K, N] order are read in place, and an f32 result
+  // is written in place: no copies around the (fast) MXU kernel
+  std::vector<float> a, w, c;
+  const float* ap = nullptr;
+  const float* wp = nullptr;
+  if (l.dtype == DType::F32 && is_identity(lp)) ap = l.as<float>();
+  else { a = as_f32(*permute_buffer(l, lp)); ap = a.data(); }
+  if (r.dtype == DType::F32 && is_identity(rp)) wp = r.as<float>();
+  else { w = as_f32(*permute_buffer(r, rp)); wp = w.data(); }
+  float* cp = out.dtype == DType::F32 ? out.as<float>() : (c.resize(static_cast<size_t>(B * M * N)), c.data());
+  if (B * M * N == 0) return;
+  if (K > 0) run_matmul(l.dtype, ap, wp, cp, B, M, K, N, precision);
+  else std::fill(cp, cp + B * M * N, 0.0f);
+  if (out.dtype != DType::F32) store(out, cp);
 }
 
 void mxu_conv2d(const Node& n, const Buffer& x, const Buffer& w, Buffer& out, int precision) {

@@ -8,8 +8,9 @@
 //                result = ((((mid.mid + hi.lo) + lo.hi) + hi.mid) + mid.hi, NaN -> 0) + hi.hi.
 // The NaN -> 0 step keeps inf operands from turning into NaN through inf * 0 in the small terms.
 // bf16 operands take one pass (their products are exact); f16 operands are widened to f32.
-// Two kernels compute every pass: a scalar reference and an AVX2 one chosen at run time; both
-// are bit-identical (exact products make the order of each f32 add the only rounding).
+// Two engines compute every pass: the scalar reference (the spec) and the blocked AVX2 engine of
+// mxu_kernel.h chosen at run time; both are bit-identical: each product is rounded once by an
+// f32 mul (exact for bf16 operands) and each output gets one f32 add per product in ascending k.
 #pragma once
 #include <cstdint>
 #include "ir/node.h"
@@ -35,12 +36,17 @@ void split_bf16(float x, int terms, float* out);
 // c[b] = a[b] (M x K) . w[b] (K x N), row-major, batch-major; operands already hold bf16 values.
 void mxu_pass(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N);
 void mxu_pass_reference(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N);
-// True when mxu_pass uses the vectorized kernel (CPU has AVX2 and JXLA_TPU_FASTPATH != 0).
+// True when mxu_pass / mxu_matmul_f32 use the blocked engine (CPU has AVX2, JXLA_TPU_FASTPATH
+// is not 0 and set_mxu_fastpath did not turn it off).
 bool mxu_vectorized();
-// Threads the vectorized kernel splits rows over (JXLA_NUM_THREADS, default: all cores).
+// Turns the blocked engine on (where the CPU supports it) or off (the scalar reference).
+void set_mxu_fastpath(bool on);
+// Threads the blocked engine runs on (the host thread pool: JXLA_NUM_THREADS, default all cores).
 int mxu_threads();
 // Full f32 matmul at a precision (1, 3 or 6 passes and the XLA summation).
 void mxu_matmul_f32(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N, int precision);
+// The same with the scalar reference passes only (the spec the fast path is tested against).
+void mxu_matmul_f32_reference(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N, int precision);
 
 // dot_general / conv2d nodes with float operands (f32, bf16, f16) on the emulated MXU.
 bool mxu_supports(const Node& n);

@@ -190,4 +190,9 @@ public final class JxlaLib {
   public static native int jxla_fusion_set_enabled(int on);
 
   public static native int jxla_fusion_enabled(@Cast("int32_t*") IntPointer on);
+
+  // ---- TPU MXU fast path (issue 4, mxufast) ----
+  public static native int jxla_tpu_fastpath_set_enabled(int on);
+
+  public static native int jxla_tpu_fastpath_enabled(@Cast("int32_t*") IntPointer on);
 }

@@ -418,4 +418,15 @@ public final class Native {
     check(JxlaLib.jxla_fusion_enabled(s.iout));
     return s.iout.get() != 0;
   }
+
+  // ---- TPU MXU fast path (issue 4, mxufast) ----
+  public static void setTpuFastPath(boolean on) {
+    check(JxlaLib.jxla_tpu_fastpath_set_enabled(on ? 1 : 0));
+  }
+
+  public static boolean tpuFastPath() {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_tpu_fastpath_enabled(s.iout));
+    return s.iout.get() != 0;
+  }
 }

@@ -1,0 +1,53 @@
+// mxu_kernel.h - the fast MXU pass engine: a BLIS-style blocked GEMM (packed 6-row A panels and
+// 16-column W panels, k blocked in chunks, 6x16 AVX2 register tile, mul then add, parallel on
+// the host thread pool) that is BIT-IDENTICAL to mxu_pass_reference.
+// Invariant that makes blocking exact: every product a*w is rounded once (f32 mul) and every
+// output element receives its products in ascending k with one f32 add each, starting from +0.
+// k chunks are visited in ascending order and each chunk's accumulator starts from the f32
+// value the previous chunk stored, so the add sequence per element is the reference's.
+// The operand split (hi / mid / lo) happens while packing, once per operand and term, and all
+// passes of a HIGH/HIGHEST dot read the same packed panels. The combination of the passes is
+// fused into the tile epilogue of each pass's last k chunk (c = c + pass, then NaN -> 0 where
+// the algorithm says so), in the order mxu.h defines.
+// FMA: fma(a, w, acc) rounds once, a*w + acc; mul then add rounds a*w first. When a*w is exact
+// in f32 the two are identical, so a pass uses the FMA kernel exactly when packing proved every
+// product exact: both terms hold finite bf16 values (8 significant bits, so a product has at
+// most 16) and every nonzero product lies in [2^-126, 2^127) (no subnormal, no overflow).
+// Otherwise (inf/NaN, non-bf16 values, extreme ranges) the mul-then-add kernel runs.
+#pragma once
+#include <cstdint>
+
+namespace jxla {
+namespace tpu {
+
+// The value an operand element contributes to a pass (applied while packing).
+enum class Term : uint8_t {
+  Exact,  // x itself (mxu_pass: the caller's values are bf16 already)
+  Round,  // bf16(x), nearest even (DEFAULT)
+  Hi,     // x with the low 16 bits cleared
+  Lo2,    // bf16(x - hi)                    (HIGH's lo)
+  Mid,    // trunc(x - hi)                   (HIGHEST's mid)
+  Lo3,    // bf16(x - hi - mid)              (HIGHEST's lo)
+};
+
+// One pass of a multi-pass dot: operand terms a_terms[ta] x w_terms[tw]. Pass 0 stores its sum
+// into c; every later pass s does c = c + pass_s, then c = NaN->0(c) if nz_after.
+struct MxuStep {
+  int ta, tw;
+  bool nz_after;
+};
+
+// True when the CPU can run the blocked kernel (AVX2).
+bool mxu_kernel_available();
+// Whether a pass whose products are all exact may use FMA (default true; tests turn it off to
+// exercise the mul-then-add kernel on the same data).
+void set_mxu_fma_allowed(bool on);
+
+// c[b] = combination of the steps' passes over a[b] (M x K) . w[b] (K x N), row-major,
+// batch-major. Runs on the host thread pool. Requires mxu_kernel_available().
+void mxu_blocked(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N,
+                 const Term* a_terms, int n_a_terms, const Term* w_terms, int n_w_terms,
+                 const MxuStep* steps, int n_steps);
+
+}  // namespace tpu
+}  // namespace jxla
