@@ -20,8 +20,13 @@ std::atomic<int> g_precision{kPrecisionDefault};
 
 // Reads any float buffer as f32 values (bf16/f16 widen exactly).
 std::vector<float> as_f32(const Buffer& b) {
-  std::vector<float> v(static_cast<size_t>(b.numel()));
-  for (int64_t i = 0; i < b.numel(); ++i) v[i] = static_cast<float>(getf(b, i));
+  const int64_t n = b.numel();  // hoisted: numel() walks the shape on every call
+  std::vector<float> v(static_cast<size_t>(n));
+  if (b.dtype == DType::F32) {  // the common case: a plain copy (same values, bit for bit)
+    if (n) std::memcpy(v.data(), b.data, static_cast<size_t>(n) * 4);
+    return v;
+  }
+  for (int64_t i = 0; i < n; ++i) v[i] = static_cast<float>(getf(b, i));
   return v;
 }
 

@@ -142,4 +142,29 @@ class OnnxTpuTest {
     }
     assertEquals(hbm0, tpu.hbmInUse(), "closing the functions frees the uploaded weights");
   }
+
+  @Test
+  void steadyStateCallsNeitherTraceNorCompile() {
+    // after the first call of a signature, a call is: copy in, run the cached executable, copy
+    // out. No tracing, no compile (cached or not), no constant upload, on the host and the TPU.
+    MlpModel m = new MlpModel(11, 32, 64, 10);
+    float[] x = new float[4 * 32];
+    java.nio.FloatBuffer in = java.nio.ByteBuffer.allocateDirect(4 * x.length).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+    java.nio.FloatBuffer out = java.nio.ByteBuffer.allocateDirect(4 * 4 * 10).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+    for (Device d : new Device[] {Device.host(), Device.tpu("v5e")}) {
+      try (CompiledFunction f = OnnxModel.parse(m.toBytes(), "mlp").compile(Bucketing.none(), d)) {
+        f.call(in.duplicate(), new long[] {4, 32}, out);
+        Jxla.clearMetrics();
+        for (int i = 0; i < 10; i++) {
+          out.clear();
+          f.call(in.duplicate(), new long[] {4, 32}, out);
+        }
+        for (String c : new String[] {"LazyTracing", "UncachedCompile", "CachedCompile", "FunctionCompile", "FunctionConstantUpload"}) {
+          assertEquals(0, Jxla.counter(c), d + ": " + c + "\n" + Jxla.metricsReport());
+        }
+        assertEquals(1, f.compileCount());
+        assertEquals(11, f.callCount());
+      }
+    }
+  }
 }
