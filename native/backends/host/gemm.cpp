@@ -28,14 +28,21 @@ bool tiling_enabled() {
 
 int64_t round_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
 
-template <typename T, typename Gemm>
+template <typename T, typename Gemm, typename Gemv>
 void tiled(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T* C,
-           int64_t ldc, Gemm gemm) {
+           int64_t ldc, Gemm gemm, Gemv gemv) {
   auto call = [&](int64_t m0, int64_t m, int64_t n0, int64_t n) {
     // row m0 of op(A): A + m0 * lda (stored M x K) or A + m0 (stored K x M); column n0 of op(B):
     // B + n0 (stored K x N) or B + n0 * ldb (stored N x K)
     const T* a = ta ? A + m0 : A + m0 * lda;
     const T* b = tb ? B + n0 * ldb : B + n0;
+    if (m == 1) {
+      // one row (batch-1 inference): c = op(B)^T a as a GEMV, which streams B once; a GEMM
+      // would first pack all of B (a second full pass over the weights)
+      gemv(tb ? CblasNoTrans : CblasTrans, static_cast<blasint>(tb ? n : K), static_cast<blasint>(tb ? K : n), b,
+           static_cast<blasint>(ldb), a, static_cast<blasint>(ta ? lda : 1), C + m0 * ldc + n0);
+      return;
+    }
     gemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m), static_cast<blasint>(n),
          static_cast<blasint>(K), a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb), C + m0 * ldc + n0,
          static_cast<blasint>(ldc));
@@ -60,7 +67,9 @@ int64_t host_gemm_tiles(int64_t M, int64_t N, int64_t K, bool* split_rows) {
   *split_rows = M >= N;
   int64_t dim = *split_rows ? M : N, align = *split_rows ? 16 : 64;
   double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
-  int64_t by_work = static_cast<int64_t>(flops / kMinFlops);
+  // a GEMV is memory-bound (2 flops per weight read): split it at a quarter of the GEMM minimum,
+  // so the weights stream through every core's cache path at once
+  int64_t by_work = static_cast<int64_t>(flops / (M == 1 ? kMinFlops / 4 : kMinFlops));
   int64_t by_dim = (dim + align - 1) / align;
   return std::max<int64_t>(1, std::min<int64_t>({static_cast<int64_t>(host_num_threads()), by_work, by_dim}));
 }
@@ -69,14 +78,20 @@ void host_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* 
                 int64_t ldb, float* C, int64_t ldc) {
   tiled(ta, tb, M, N, K, A, lda, B, ldb, C, ldc,
         [](CBLAS_TRANSPOSE a, CBLAS_TRANSPOSE b, blasint m, blasint n, blasint k, const float* x, blasint lx, const float* y,
-           blasint ly, float* z, blasint lz) { cblas_sgemm(CblasRowMajor, a, b, m, n, k, 1.0f, x, lx, y, ly, 0.0f, z, lz); });
+           blasint ly, float* z, blasint lz) { cblas_sgemm(CblasRowMajor, a, b, m, n, k, 1.0f, x, lx, y, ly, 0.0f, z, lz); },
+        [](CBLAS_TRANSPOSE t, blasint rows, blasint cols, const float* m, blasint ld, const float* x, blasint incx, float* y) {
+          cblas_sgemv(CblasRowMajor, t, rows, cols, 1.0f, m, ld, x, incx, 0.0f, y, 1);
+        });
 }
 
 void host_dgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* A, int64_t lda, const double* B,
                 int64_t ldb, double* C, int64_t ldc) {
   tiled(ta, tb, M, N, K, A, lda, B, ldb, C, ldc,
         [](CBLAS_TRANSPOSE a, CBLAS_TRANSPOSE b, blasint m, blasint n, blasint k, const double* x, blasint lx, const double* y,
-           blasint ly, double* z, blasint lz) { cblas_dgemm(CblasRowMajor, a, b, m, n, k, 1.0, x, lx, y, ly, 0.0, z, lz); });
+           blasint ly, double* z, blasint lz) { cblas_dgemm(CblasRowMajor, a, b, m, n, k, 1.0, x, lx, y, ly, 0.0, z, lz); },
+        [](CBLAS_TRANSPOSE t, blasint rows, blasint cols, const double* m, blasint ld, const double* x, blasint incx, double* y) {
+          cblas_dgemv(CblasRowMajor, t, rows, cols, 1.0, m, ld, x, incx, 0.0, y, 1);
+        });
 }
 
 }  // namespace jxla

@@ -8,7 +8,8 @@
 // Invariants: C = op(A) . op(B) (row-major, alpha 1, beta 0); each element of C is computed by
 // exactly one OpenBLAS call over the full K, and the tiling depends only on (M, N, K) and the
 // pool size, so results do not depend on which threads ran the tiles (bit-identical whether the
-// pool was free or busy). OPENBLAS_NUM_THREADS in the environment restores OpenBLAS's own
+// pool was free or busy). A one-row product (batch-1 inference) is a GEMV per tile.
+// OPENBLAS_NUM_THREADS in the environment restores OpenBLAS's own
 // threading (no tiling) for comparisons.
 #pragma once
 #include <cstdint>
