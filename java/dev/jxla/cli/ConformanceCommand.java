@@ -21,6 +21,13 @@ public final class ConformanceCommand {
 
   /** Entry point of the subcommand. */
   public static void run(String[] args) throws Exception {
+    if (!run(args, System.out)) {
+      System.exit(1);
+    }
+  }
+
+  /** Runs with output to {@code out} (tests); false if the test directory is missing. */
+  public static boolean run(String[] args, java.io.PrintStream out) throws Exception {
     Path dir = null;
     String filter = null;
     boolean onlyFailures = false;
@@ -38,7 +45,7 @@ public final class ConformanceCommand {
     }
     if (dir == null || !Files.isDirectory(dir)) {
       System.err.println("conformance: test directory not found (" + (dir == null ? DEFAULT_DIR : dir) + ")");
-      System.exit(1);
+      return false;
     }
     String[] names = devices.equals("all") ? new String[] {"host", TPU} : new String[] {devices};
     StringBuilder summary = new StringBuilder();
@@ -53,13 +60,14 @@ public final class ConformanceCommand {
           pass++;
         }
         if (!r.passed || !onlyFailures) {
-          System.out.println("[" + name + "] " + r);
+          out.println("[" + name + "] " + r);
         }
       }
       summary.append(String.format("conformance (%s%s): %d of %d ONNX node tests pass (%.1f%%)%n", name,
           p == null ? "" : ", " + p, pass, rs.size(), rs.isEmpty() ? 0.0 : 100.0 * pass / rs.size()));
     }
-    System.out.print(summary);
+    out.print(summary);
+    return true;
   }
 
   /** The emulated TPU the conformance run uses. */

@@ -130,4 +130,19 @@ class ConformanceTest {
     List<Conformance.Result> hi = Conformance.runAll(dir, "test_matmul_", Device.tpu("v5e"), Precision.HIGHEST);
     assertEquals(5, passing(hi).size());
   }
+
+  @Test
+  void commandReportsEveryTestOnBothDevices() throws Exception {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    Path dir = ConformanceCommand.locate();
+    assertNotNull(dir);
+    assertTrue(ConformanceCommand.run(new String[] {dir.toString(), "--filter", "test_gemm_alpha"},
+        new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8)));
+    String out = bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(out.contains("[host] PASS test_gemm_alpha"), out);
+    assertTrue(out.contains("[tpu:v5e] PASS test_gemm_alpha"), out);
+    assertTrue(out.contains("conformance (host): 1 of 1 ONNX node tests pass (100.0%)"), out);
+    assertTrue(out.contains("conformance (tpu:v5e, HIGHEST): 1 of 1 ONNX node tests pass (100.0%)"), out);
+    assertFalse(ConformanceCommand.run(new String[] {tmp.resolve("missing").toString()}, System.out));
+  }
 }
