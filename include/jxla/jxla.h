@@ -186,6 +186,15 @@ jxla_status jxla_fusion_enabled(int32_t* on);
 jxla_status jxla_tpu_fastpath_set_enabled(int32_t on);
 jxla_status jxla_tpu_fastpath_enabled(int32_t* on);
 
+/* ---- compiled functions on a target device (issue 6, ONNX on the emulated TPU) ----
+ * Like jxla_function_create, but the function runs on `device` (NULL: the trace device, as
+ * jxla_function_create). Tracing is device-independent: a function traced on the host is compiled
+ * for the target; captured host constants are uploaded to it once (shared across functions while
+ * the host buffer lives; counter FunctionConstantUpload). Calls accept inputs on the target or on
+ * the host (transferred); outputs live on the target. */
+jxla_status jxla_function_create_on(const jxla_tensor_t* params, int32_t nparams, const jxla_tensor_t* outputs,
+                                    int32_t nout, jxla_device_t device, jxla_function_t* out);
+
 #ifdef __cplusplus
 }
 #endif

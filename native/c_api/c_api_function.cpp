@@ -85,6 +85,17 @@ jxla_status jxla_function_create(const jxla_tensor_t* params, int32_t nparams, c
   JXLA_FN_CATCH
 }
 
+jxla_status jxla_function_create_on(const jxla_tensor_t* params, int32_t nparams, const jxla_tensor_t* outputs,
+                                    int32_t nout, jxla_device_t device, jxla_function_t* out) {
+  JXLA_FN_TRY
+  if (!out) invalid("function_create: null out");
+  auto h = std::make_unique<FunctionHandle>();
+  h->fn = std::make_unique<Function>(nodes_of(params, nparams, "parameter"), nodes_of(outputs, nout, "output"),
+                                     device ? D(device) : nullptr);
+  *out = reinterpret_cast<jxla_function_t>(h.release());
+  JXLA_FN_CATCH
+}
+
 jxla_status jxla_function_call(jxla_function_t fn, const jxla_tensor_t* inputs, int32_t n, jxla_tensor_t* outputs) {
   return do_call(fn, inputs, n, outputs, false);
 }

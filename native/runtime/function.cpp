@@ -1,22 +1,74 @@
 // function.cpp - compiled functions: capture of traced IR with placeholder parameters,
-// binding of captured constants, exact and batch-padded calls.
+// binding of captured constants, exact and batch-padded calls, and compilation for a target
+// device other than the trace device (re-homed graph, constants uploaded once per device).
 #include "runtime/function.h"
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <unordered_map>
 #include <unordered_set>
 #include "ir/error.h"
 #include "ir/graph.h"
 #include "runtime/compiler.h"
 #include "runtime/device.h"
 #include "runtime/executable.h"
+#include "runtime/lazy.h"
 #include "runtime/metrics.h"
 
 namespace jxla {
 
 namespace {
 std::string sig_str(DType dt, const Shape& s) { return std::string(dtype_name(dt)) + shape_str(s); }
+
+// The same graph with every node on `dev`. Canonical graphs carry the trace device only in their
+// nodes' device field; the IR and every shape rule are device-independent.
+Graph rehome(const Graph& g, Device* dev) {
+  Graph r;
+  std::unordered_map<const Node*, NodeRef> m;
+  for (auto& n : g.nodes) {
+    std::vector<NodeRef> in;
+    for (auto& i : n->inputs) in.push_back(m.at(i.get()));
+    NodeRef x = make_node(n->op, n->dtype, n->shape, std::move(in), n->attrs, dev);
+    m[n.get()] = x;
+    r.nodes.push_back(x);
+  }
+  for (auto& p : g.params) r.params.push_back(m.at(p.get()));
+  for (auto& o : g.outputs) r.outputs.push_back(m.at(o.get()));
+  return r;
+}
+
+// Device copies of captured host constants, shared by every function compiled for that device:
+// a model's weights are uploaded once however many signatures or buckets it compiles, as XLA
+// keeps one device buffer per weight. An entry is valid while its host buffer is alive (so the
+// address cannot have been reused; buffers are immutable) and its device copy is alive (held by
+// some function). Expired entries are swept on insertion.
+struct Upload {
+  std::weak_ptr<Buffer> host, dev;
+};
+std::mutex g_upload_mu;
+std::map<std::pair<const Buffer*, Device*>, Upload>& uploads() {
+  static auto* m = new std::map<std::pair<const Buffer*, Device*>, Upload>();
+  return *m;
+}
+
+BufferRef upload(const BufferRef& b, Device* dev) {
+  std::lock_guard<std::mutex> g(g_upload_mu);
+  auto& m = uploads();
+  auto key = std::make_pair(static_cast<const Buffer*>(b.get()), dev);
+  auto it = m.find(key);
+  if (it != m.end()) {
+    BufferRef h = it->second.host.lock(), d = it->second.dev.lock();
+    if (h == b && d) return d;
+  }
+  for (auto i = m.begin(); i != m.end();) i = (i->second.host.expired() || i->second.dev.expired()) ? m.erase(i) : std::next(i);
+  BufferRef d = transfer(b, dev);
+  m[key] = Upload{b, d};
+  counter_add("FunctionConstantUpload");
+  return d;
+}
 }  // namespace
 
-Function::Function(const std::vector<NodeRef>& params, const std::vector<NodeRef>& outputs) {
+Function::Function(const std::vector<NodeRef>& params, const std::vector<NodeRef>& outputs, Device* target) {
   if (outputs.empty()) invalid("function_create: a function needs at least one output");
   std::unordered_set<const Node*> seen;
   std::vector<const Node*> roots;
@@ -45,13 +97,23 @@ Function::Function(const std::vector<NodeRef>& params, const std::vector<NodeRef
   Capture cap = capture(roots);
   for (size_t i = 0; i < params.size(); ++i)
     if (cap.data_leaves.at(i) != params[i].get()) internal("function_create: parameter order was not preserved");
-  for (size_t i = params.size(); i < cap.data_leaves.size(); ++i) consts_.push_back(cap.data_leaves[i]->data);
+  Device* trace_dev = dev_;
+  if (target) dev_ = target;
+  for (size_t i = params.size(); i < cap.data_leaves.size(); ++i) {
+    const BufferRef& c = cap.data_leaves[i]->data;
+    if (c->device == dev_) consts_.push_back(c);
+    else if (c->device->is_host()) consts_.push_back(upload(c, dev_));
+    else
+      invalid("function_create: captured constant ", sig_str(c->dtype, c->shape), " is on ", c->device->name(),
+              " but the function runs on ", dev_->name(), "; trace with host or ", dev_->name(), " weights");
+  }
   for (auto& p : params) params_.push_back({p->dtype, p->shape});
   for (auto& o : outputs) outs_.push_back({o->dtype, o->shape});
   int64_t t0 = now_ns();
   Graph g = canonicalize(cap);
   // drop the parameters that were roots only to fix their order
   g.outputs.erase(g.outputs.begin(), g.outputs.begin() + static_cast<std::ptrdiff_t>(params.size()));
+  if (dev_ != trace_dev) g = rehome(g, dev_);
   exe_ = compile_graph(std::move(g), dev_);
   metric_record("CompileTime", static_cast<double>(now_ns() - t0));
   counter_add("FunctionCompile");
@@ -59,7 +121,7 @@ Function::Function(const std::vector<NodeRef>& params, const std::vector<NodeRef
 
 void Function::check_input(size_t i, const Buffer& b, bool padded, int64_t* batch) const {
   const FunctionSig& s = params_[i];
-  if (b.device != dev_)
+  if (b.device != dev_ && !b.device->is_host())
     invalid("function_call: input ", i, " is on ", b.device->name(), " but the function runs on ", dev_->name());
   bool ok = b.dtype == s.dtype && b.shape.size() == s.shape.size();
   for (size_t d = 0; ok && d < s.shape.size(); ++d)
@@ -80,7 +142,7 @@ std::vector<BufferRef> Function::call(const std::vector<BufferRef>& inputs) cons
     invalid("function_call: ", inputs.size(), " inputs given, the function takes ", params_.size());
   int64_t unused = -1;
   for (size_t i = 0; i < inputs.size(); ++i) check_input(i, *inputs[i], false, &unused);
-  std::vector<BufferRef> all(inputs);
+  std::vector<BufferRef> all = to_device(inputs);
   all.insert(all.end(), consts_.begin(), consts_.end());
   int64_t t0 = now_ns();
   std::vector<BufferRef> outs = exe_->run(all);
@@ -98,12 +160,12 @@ std::vector<BufferRef> Function::call_padded(const std::vector<BufferRef>& input
   for (auto& p : params_)
     if (p.shape[0] != B) invalid("function_call: batch padding needs one leading dimension for all parameters");
   if (b == B) return call(inputs);
-  std::vector<BufferRef> padded;
-  for (size_t i = 0; i < inputs.size(); ++i) {
+  std::vector<BufferRef> padded, moved = to_device(inputs);
+  for (size_t i = 0; i < moved.size(); ++i) {
     BufferRef p = alloc_buffer(params_[i].dtype, params_[i].shape, dev_);
     // rows [0, b) from the input, rows [b, B) zero: padding rows never reach the caller
     std::memset(p->data, 0, static_cast<size_t>(p->nbytes));
-    if (inputs[i]->nbytes) std::memcpy(p->data, inputs[i]->data, static_cast<size_t>(inputs[i]->nbytes));
+    if (moved[i]->nbytes) std::memcpy(p->data, moved[i]->data, static_cast<size_t>(moved[i]->nbytes));
     padded.push_back(std::move(p));
   }
   counter_add("BucketedCall");
@@ -117,6 +179,13 @@ std::vector<BufferRef> Function::call_padded(const std::vector<BufferRef>& input
     o = std::move(r);
   }
   return outs;
+}
+
+std::vector<BufferRef> Function::to_device(const std::vector<BufferRef>& inputs) const {
+  std::vector<BufferRef> r;
+  r.reserve(inputs.size() + consts_.size());
+  for (auto& b : inputs) r.push_back(b->device == dev_ ? b : transfer(b, dev_));  // host -> device
+  return r;
 }
 
 std::string Function::describe() const { return exe_->describe(); }

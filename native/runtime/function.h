@@ -6,6 +6,10 @@
 // so call() may run from many threads at once; the executable itself is immutable and the
 // reference interpreter is stateless. No IR node of the trace is retained: the canonical
 // graph lives inside the executable and holds Parameter placeholders only.
+// Target device: tracing is device-independent, so a function traced on the host may be
+// compiled for another device (the emulated TPU): the canonical graph is re-homed to the target,
+// captured host constants are uploaded once (shared by every function on that device while the
+// host buffer lives), and host inputs are transferred at each call.
 #pragma once
 #include <memory>
 #include <string>
@@ -24,10 +28,12 @@ struct FunctionSig {
 
 class Function {
  public:
-  // params: data leaves (each distinct); outputs: any nodes on the params' device.
-  Function(const std::vector<NodeRef>& params, const std::vector<NodeRef>& outputs);
+  // params: data leaves (each distinct); outputs: any nodes on the params' device (the trace
+  // device). target: the device the function runs on (nullptr: the trace device).
+  Function(const std::vector<NodeRef>& params, const std::vector<NodeRef>& outputs, Device* target = nullptr);
 
-  // Exact call: inputs must match the parameter signature (dtype and shape).
+  // Exact call: inputs must match the parameter signature (dtype and shape) and live on the
+  // function's device or on the host (then they are transferred, counted and charged).
   std::vector<BufferRef> call(const std::vector<BufferRef>& inputs) const;
   // Batch-padded call: every input has rank >= 1 and the same leading dimension b <= the
   // parameter's leading dimension B (other dims/dtypes exact); inputs are zero-padded to B rows
@@ -42,6 +48,7 @@ class Function {
 
  private:
   void check_input(size_t i, const Buffer& b, bool padded, int64_t* batch) const;
+  std::vector<BufferRef> to_device(const std::vector<BufferRef>& inputs) const;
   std::vector<FunctionSig> params_, outs_;
   std::vector<BufferRef> consts_;  // bound after the parameters, in graph parameter order
   std::shared_ptr<Executable> exe_;

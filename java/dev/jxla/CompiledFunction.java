@@ -20,6 +20,11 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * buffers ({@link #call(FloatBuffer, long[], FloatBuffer)}). With {@link Bucketing} the batch
  * dimension is padded to a bucket so variable batch sizes reuse a few executables.
  *
+ * <p>With a target device ({@link Jxla#compile(TensorFunction, Device)}) the function is traced on
+ * the host and each signature is compiled for that device (e.g. an emulated TPU): captured host
+ * weights are uploaded to it once, host inputs are transferred at each call, and the outputs
+ * live on the device.
+ *
  * <p>Close it to free the executables and constants; calls after close throw
  * {@link IllegalStateException}. Close is idempotent and waits for calls in flight.
  */
@@ -69,6 +74,8 @@ public final class CompiledFunction implements AutoCloseable {
 
   private final TensorFunction fn;
   private final Bucketing bucketing;
+  /** The device every signature runs on, or null: the device of the first input. */
+  private final Device target;
   private final boolean[] isStatic;
   private final ConcurrentHashMap<Sig, Entry> entries = new ConcurrentHashMap<>();
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
@@ -79,10 +86,15 @@ public final class CompiledFunction implements AutoCloseable {
   private volatile boolean closed;
 
   CompiledFunction(TensorFunction fn, Bucketing bucketing, int[] staticInputs) {
+    this(fn, null, bucketing, staticInputs);
+  }
+
+  CompiledFunction(TensorFunction fn, Device target, Bucketing bucketing, int[] staticInputs) {
     if (fn == null) {
       throw new IllegalArgumentException("compile: function is null");
     }
     this.fn = fn;
+    this.target = target;
     this.bucketing = bucketing == null ? Bucketing.none() : bucketing;
     int max = -1;
     for (int i : staticInputs) {
@@ -179,7 +191,9 @@ public final class CompiledFunction implements AutoCloseable {
         return e;
       }
       int n = inputs.length;
-      Device dev = n > 0 ? inputs[0].device() : Device.host();
+      // with a target device the function is traced on the host and compiled for the target
+      // (tracing is device-independent; host weights are uploaded once by the engine)
+      Device dev = target != null ? Device.host() : n > 0 ? inputs[0].device() : Device.host();
       try (TensorScope scope = new TensorScope()) {
         Tensor[] ph = new Tensor[n];
         long[] ph_h = new long[n];
@@ -188,7 +202,7 @@ public final class CompiledFunction implements AutoCloseable {
           long[] s = sig.shapes[i];
           if (isStatic(i)) {
             // static inputs trace with their real values (they are part of the signature)
-            ph[i] = inputs[i].to(inputs[i].device());
+            ph[i] = inputs[i].to(target != null ? dev : inputs[i].device());
           } else {
             long numel = 1;
             for (long d : s) {
@@ -214,8 +228,8 @@ public final class CompiledFunction implements AutoCloseable {
           }
           oh[i] = out[i].handle();
         }
-        long h = Native.functionCreate(ph_h, oh);
-        e = new Entry(h, out.length, dev);
+        long h = target != null ? Native.functionCreateOn(ph_h, oh, target.handle()) : Native.functionCreate(ph_h, oh);
+        e = new Entry(h, out.length, target != null ? target : dev);
         entries.put(sig, e);
         return e;
       }
@@ -271,6 +285,14 @@ public final class CompiledFunction implements AutoCloseable {
   /** Calls whose batch was padded up to a bucket. */
   public long bucketedCallCount() {
     return bucketed.get();
+  }
+
+  /**
+   * The device this function runs on ({@link Jxla#compile(TensorFunction, Device)}), or null
+   * when it runs on the device of its inputs.
+   */
+  public Device device() {
+    return target;
   }
 
   /** The bucketing policy. */

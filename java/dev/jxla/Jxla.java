@@ -111,6 +111,24 @@ public final class Jxla {
   }
 
   /**
+   * Compiles a function for {@code device}: it is traced on the host (device-independent IR) and
+   * every signature is compiled for and runs on {@code device}, e.g. {@code Device.tpu("v5e")}.
+   * Weights the function captures must be host tensors; they are uploaded to the device once.
+   * Inputs may be host or device tensors; outputs live on the device.
+   */
+  public static CompiledFunction compile(TensorFunction fn, Device device) {
+    return compile(fn, device, Bucketing.none());
+  }
+
+  /** Like {@link #compile(TensorFunction, Device)} with bucketing and static inputs. */
+  public static CompiledFunction compile(TensorFunction fn, Device device, Bucketing bucketing, int... staticInputs) {
+    if (device == null) {
+      throw new IllegalArgumentException("compile: device is null");
+    }
+    return new CompiledFunction(fn, device, bucketing, staticInputs == null ? new int[0] : staticInputs);
+  }
+
+  /**
    * Number of kernels of the last executable the calling thread ran (-1 before the first
    * sync). With fusion on, an element-wise chain is 1 kernel and a matmul with its bias and
    * activation is 1 kernel.

@@ -7,11 +7,9 @@
 // concurrently from many threads.
 #include "backends/host/fused_exec.h"
 #include "backends/host/fast_reduce.h"
-#include <cblas.h>
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
-#include "backends/host/thread_pool.h"
 #include "backends/host/fused_kernel.h"
 #include "backends/host/reference.h"
 #include "ir/error.h"
@@ -132,11 +130,7 @@ class FusedExecutable final : public Executable {
 }  // namespace
 
 std::shared_ptr<Executable> compile_host_fused(Graph g, Device* dev) {
-  // JXLA_NUM_THREADS also caps OpenBLAS's threads unless OPENBLAS_NUM_THREADS says otherwise
-  static std::once_flag blas_threads;
-  std::call_once(blas_threads, [] {
-    if (std::getenv("JXLA_NUM_THREADS") && !std::getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(host_num_threads());
-  });
+  // GEMM threading: gemm.h (OpenBLAS single-threaded, tiled over the JXLA_NUM_THREADS pool)
   CompileContext ctx;
   ctx.fusion_enabled = fusion_enabled();
   run_pipeline(g, ctx);

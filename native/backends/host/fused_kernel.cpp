@@ -12,13 +12,13 @@
 // Numerics: f32 arithmetic (+ - * / sqrt match the reference exactly, being correctly rounded);
 // sums use 16 f32 lanes per block combined in double (error bound in docs/fusion.md).
 #include "backends/host/fused_kernel.h"
-#include <cblas.h>
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
 #include "backends/host/fused_ops.h"
+#include "backends/host/gemm.h"
 #include "backends/host/thread_pool.h"
 #include "ir/error.h"
 #include "passes/fusion.h"
@@ -447,10 +447,8 @@ void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& i
     else { gemm_scratch.resize(static_cast<size_t>(fk.N)); C = gemm_scratch.data(); }
     const float* A = in[fk.dot_a]->as<float>();
     const float* B = in[fk.dot_b]->as<float>();
-    blasint lda = static_cast<blasint>(fk.ta ? fk.gm : fk.gk), ldb = static_cast<blasint>(fk.tb ? fk.gk : fk.gn);
-    cblas_sgemm(CblasRowMajor, fk.ta ? CblasTrans : CblasNoTrans, fk.tb ? CblasTrans : CblasNoTrans,
-                static_cast<blasint>(fk.gm), static_cast<blasint>(fk.gn), static_cast<blasint>(fk.gk), 1.0f, A, lda, B, ldb,
-                0.0f, C, static_cast<blasint>(fk.gn));
+    // tiled over the backend's pool, OpenBLAS single-threaded per tile (gemm.h says why)
+    host_sgemm(fk.ta, fk.tb, fk.gm, fk.gn, fk.gk, A, fk.ta ? fk.gm : fk.gk, B, fk.tb ? fk.gk : fk.gn, C, fk.gn);
     gemm = C;
     if (fk.dot_is_output) return;
   }

@@ -1,10 +1,10 @@
-// reference_linalg.cpp - dot_general (f32/f64 through OpenBLAS GEMM, other dtypes by exact
+// reference_linalg.cpp - dot_general (f32/f64 through OpenBLAS GEMM tiled by gemm.h, other dtypes by exact
 // loops accumulating in double/int64), conv2d and pooling by direct loops.
-#include <cblas.h>
 #include <cmath>
 #include <cstring>
 #include <vector>
 #include "backends/host/elem.h"
+#include "backends/host/gemm.h"
 #include "backends/host/reference_internal.h"
 #include "ir/error.h"
 
@@ -56,18 +56,14 @@ void ref_dot(const Node& n, const Buffer& l, const Buffer& r, Buffer& out) {
   if (l.dtype == DType::F32) {
     for (int64_t b = 0; b < B; ++b) {
       if (K == 0) { std::memset(out.as<float>() + b * M * N, 0, static_cast<size_t>(M * N * 4)); continue; }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(M), static_cast<int>(N), static_cast<int>(K),
-                  1.0f, L->as<float>() + b * M * K, static_cast<int>(K), R->as<float>() + b * K * N, static_cast<int>(N),
-                  0.0f, out.as<float>() + b * M * N, static_cast<int>(N));
+      host_sgemm(false, false, M, N, K, L->as<float>() + b * M * K, K, R->as<float>() + b * K * N, N, out.as<float>() + b * M * N, N);
     }
     return;
   }
   if (l.dtype == DType::F64) {
     for (int64_t b = 0; b < B; ++b) {
       if (K == 0) { std::memset(out.as<double>() + b * M * N, 0, static_cast<size_t>(M * N * 8)); continue; }
-      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(M), static_cast<int>(N), static_cast<int>(K),
-                  1.0, L->as<double>() + b * M * K, static_cast<int>(K), R->as<double>() + b * K * N, static_cast<int>(N),
-                  0.0, out.as<double>() + b * M * N, static_cast<int>(N));
+      host_dgemm(false, false, M, N, K, L->as<double>() + b * M * K, K, R->as<double>() + b * K * N, N, out.as<double>() + b * M * N, N);
     }
     return;
   }

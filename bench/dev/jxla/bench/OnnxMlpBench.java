@@ -5,6 +5,9 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.jxla.Bucketing;
 import dev.jxla.CompiledFunction;
+import dev.jxla.Device;
+import dev.jxla.Jxla;
+import dev.jxla.Precision;
 import dev.jxla.onnx.MlpModel;
 import dev.jxla.onnx.OnnxModel;
 import java.nio.ByteBuffer;
@@ -26,11 +29,14 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * The MLP 784-1024-1024-10 (Gemm+Relu), written as an ONNX model by our own protobuf classes
- * (MlpModel), run side by side by JXLA (OnnxModel -> CompiledFunction, host) and ONNX Runtime
+ * (MlpModel), run side by side by JXLA on the host, JXLA on the emulated TPU v5e at
+ * Precision.DEFAULT (OnnxModel -> CompiledFunction compiled for the device) and ONNX Runtime
  * Java 1.29.0 on the same bytes and inputs, f32. One call = copy the input in, run, copy the
- * output out (direct buffers on both sides).
+ * output out (direct buffers on all sides; the TPU call includes the host-device transfers).
+ * The TPU score is the emulator's wall time; the simulated v5e time per call is printed at
+ * tear-down.
  *
- * <p>Command: {@code mvn -q -Pbench -DskipTests package exec:exec -Djmh.args="OnnxMlpBench -f 1 -wi 3 -i 5"}
+ * <p>Command: {@code mvn -q -Pbench -DskipTests package exec:exec -Djmh.args="OnnxMlpBench -f 1 -wi 2 -i 3 -w 1s -r 1s"}
  * (ORT intra-op threads: -Djxla.bench.ortThreads, default 2; JXLA threads: JXLA_NUM_THREADS).
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -41,6 +47,10 @@ public class OnnxMlpBench {
   public int batch;
 
   CompiledFunction jxla;
+  CompiledFunction jxlaTpu;
+  Device tpu;
+  long tpuCalls;
+  double sim0;
   OrtEnvironment env;
   OrtSession ort;
   FloatBuffer in;
@@ -51,6 +61,9 @@ public class OnnxMlpBench {
   public void setup() throws Exception {
     byte[] model = new MlpModel(42, 784, 1024, 1024, 10).toBytes();
     jxla = OnnxModel.parse(model, "mlp").compile(Bucketing.none());
+    tpu = Device.tpu("v5e");
+    Jxla.setMatmulPrecision(Precision.DEFAULT);
+    jxlaTpu = OnnxModel.parse(model, "mlp").compile(Bucketing.none(), tpu);
     env = OrtEnvironment.getEnvironment();
     OrtSession.SessionOptions so = new OrtSession.SessionOptions();
     so.setIntraOpNumThreads(Integer.getInteger("jxla.bench.ortThreads", 2));
@@ -63,18 +76,24 @@ public class OnnxMlpBench {
     }
     in.flip();
     out = ByteBuffer.allocateDirect(4 * batch * 10).order(ByteOrder.nativeOrder()).asFloatBuffer();
-    // same answer from both engines before timing anything
-    float[] a = jxlaCall(), b = ortCall();
+    // same answer from every engine before timing anything (the TPU at DEFAULT rounds the
+    // matmul operands to bf16: relative error up to ~2^-8 per product, measured ~3e-3 of max |y|)
+    float[] a = jxlaCall(jxla), b = ortCall(), c = jxlaCall(jxlaTpu);
     for (int i = 0; i < a.length; i++) {
       if (Math.abs(a[i] - b[i]) > 1e-3f * (1 + Math.abs(b[i]))) {
         throw new IllegalStateException("JXLA and ONNX Runtime disagree at " + i + ": " + a[i] + " vs " + b[i]);
       }
+      if (Math.abs(c[i] - b[i]) > 3e-2f * (1 + Math.abs(b[i]))) {
+        throw new IllegalStateException("JXLA tpu:v5e and ONNX Runtime disagree at " + i + ": " + c[i] + " vs " + b[i]);
+      }
     }
+    tpu.profileAndClear();
+    sim0 = tpu.simulatedSeconds();
   }
 
-  private float[] jxlaCall() {
+  private float[] jxlaCall(CompiledFunction f) {
     out.clear();
-    jxla.call(in.duplicate(), shape, out);
+    f.call(in.duplicate(), shape, out);
     float[] r = new float[batch * 10];
     out.duplicate().get(r);
     return r;
@@ -98,6 +117,14 @@ public class OnnxMlpBench {
   }
 
   @Benchmark
+  public float jxlaTpuDefault() {
+    out.clear();
+    jxlaTpu.call(in.duplicate(), shape, out);
+    tpuCalls++;
+    return out.get(0);
+  }
+
+  @Benchmark
   public float onnxRuntime() throws Exception {
     try (OnnxTensor t = OnnxTensor.createTensor(env, in.duplicate(), shape);
          OrtSession.Result res = ort.run(Collections.singletonMap("x", t))) {
@@ -107,7 +134,13 @@ public class OnnxMlpBench {
 
   @TearDown(Level.Trial)
   public void tearDown() throws Exception {
+    if (tpuCalls > 0) {
+      // simulated v5e time per call: kernels, transfers and launch overheads of the cost model
+      System.out.printf("%n[OnnxMlpBench] batch %d: simulated tpu:v5e time %.1f us per call (DEFAULT, transfers included)%n",
+          batch, (tpu.simulatedSeconds() - sim0) * 1e6 / tpuCalls);
+    }
     jxla.close();
+    jxlaTpu.close();
     ort.close();
   }
 }

@@ -1,14 +1,17 @@
 package dev.jxla.cli;
 
+import dev.jxla.Device;
+import dev.jxla.Precision;
 import dev.jxla.onnx.Conformance;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
- * {@code conformance [DIR] [--filter TEXT] [--failures]}: runs the ONNX node tests under DIR
- * (default ../shared/data/onnx-node) on the host, prints PASS/FAIL per test (only failures with
- * --failures) and the pass rate. Exit status 1 if DIR is missing.
+ * {@code conformance [DIR] [--filter TEXT] [--failures] [--device host|tpu:GEN|all]}: runs the
+ * ONNX node tests under DIR (default ../shared/data/onnx-node) on the host, on an emulated TPU at
+ * Precision.HIGHEST, or (default, {@code all}) on both; prints PASS/FAIL per test and device
+ * (only failures with --failures) and the pass rate per device. Exit status 1 if DIR is missing.
  */
 public final class ConformanceCommand {
   private ConformanceCommand() {}
@@ -18,13 +21,22 @@ public final class ConformanceCommand {
 
   /** Entry point of the subcommand. */
   public static void run(String[] args) throws Exception {
+    if (!run(args, System.out)) {
+      System.exit(1);
+    }
+  }
+
+  /** Runs with output to {@code out} (tests); false if the test directory is missing. */
+  public static boolean run(String[] args, java.io.PrintStream out) throws Exception {
     Path dir = null;
     String filter = null;
     boolean onlyFailures = false;
+    String devices = "all";
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--filter": filter = args[++i]; break;
         case "--failures": onlyFailures = true; break;
+        case "--device": devices = args[++i]; break;
         default: dir = Path.of(args[i]);
       }
     }
@@ -33,21 +45,33 @@ public final class ConformanceCommand {
     }
     if (dir == null || !Files.isDirectory(dir)) {
       System.err.println("conformance: test directory not found (" + (dir == null ? DEFAULT_DIR : dir) + ")");
-      System.exit(1);
+      return false;
     }
-    List<Conformance.Result> rs = Conformance.runAll(dir, filter);
-    int pass = 0;
-    for (Conformance.Result r : rs) {
-      if (r.passed) {
-        pass++;
+    String[] names = devices.equals("all") ? new String[] {"host", TPU} : new String[] {devices};
+    StringBuilder summary = new StringBuilder();
+    for (String name : names) {
+      Device dev = RunCommand.parseDevice(name);
+      // the TPU runs f32 matmuls at HIGHEST (6 bf16 passes): ONNX's tolerances assume f32 math
+      Precision p = dev.isHost() ? null : Precision.HIGHEST;
+      List<Conformance.Result> rs = Conformance.runAll(dir, filter, dev, p);
+      int pass = 0;
+      for (Conformance.Result r : rs) {
+        if (r.passed) {
+          pass++;
+        }
+        if (!r.passed || !onlyFailures) {
+          out.println("[" + name + "] " + r);
+        }
       }
-      if (!r.passed || !onlyFailures) {
-        System.out.println(r);
-      }
+      summary.append(String.format("conformance (%s%s): %d of %d ONNX node tests pass (%.1f%%)%n", name,
+          p == null ? "" : ", " + p, pass, rs.size(), rs.isEmpty() ? 0.0 : 100.0 * pass / rs.size()));
     }
-    System.out.printf("conformance (host): %d of %d ONNX node tests pass (%.1f%%)%n", pass, rs.size(),
-        rs.isEmpty() ? 0.0 : 100.0 * pass / rs.size());
+    out.print(summary);
+    return true;
   }
+
+  /** The emulated TPU the conformance run uses. */
+  public static final String TPU = "tpu:v5e";
 
   /** ../shared/data/onnx-node, or one level higher (a git worktree nested one folder deeper). */
   public static Path locate() {

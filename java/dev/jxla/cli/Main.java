@@ -14,7 +14,7 @@ public final class Main {
 
   static {
     register(new DemoCommand());
-    register(simple("run", "run an ONNX model on .npy inputs: run MODEL.onnx --input name=FILE.npy", RunCommand::run));
+    register(simple("run", "run an ONNX model on .npy inputs: run MODEL.onnx --input name=FILE.npy [--device host|tpu:v5e] [--precision HIGHEST]", RunCommand::run));
     register(simple("conformance", "run ONNX's operator tests (../shared/data/onnx-node)", ConformanceCommand::run));
     register(simple("train", "train an MLP (or --model cnn) on MNIST digits", TrainCommand::run));
   }

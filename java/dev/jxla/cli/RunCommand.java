@@ -2,7 +2,9 @@ package dev.jxla.cli;
 
 import dev.jxla.Bucketing;
 import dev.jxla.CompiledFunction;
+import dev.jxla.Device;
 import dev.jxla.Jxla;
+import dev.jxla.Precision;
 import dev.jxla.Tensor;
 import dev.jxla.TensorScope;
 import dev.jxla.onnx.OnnxModel;
@@ -14,10 +16,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code run MODEL.onnx --input NAME=FILE.npy ... [--device host]}: loads an ONNX model, feeds the
- * named inputs from .npy files, and prints each output's dtype, shape and a summary (min, max,
- * mean, first values), then the short metrics report. Only the host device runs imported models
- * in this version.
+ * {@code run MODEL.onnx --input NAME=FILE.npy ... [--device host|tpu:GEN] [--precision P]}: loads
+ * an ONNX model, compiles it for the device (the host, or an emulated TPU such as tpu:v5e), feeds
+ * the named inputs from .npy files, and prints each output's dtype, shape and a summary (min, max,
+ * mean, first values), then the short metrics report. On a TPU it also prints the simulated
+ * device time and the kernels of the run (the TPU profile); {@code --precision} (DEFAULT, HIGH,
+ * HIGHEST; default DEFAULT, as JAX) sets the MXU precision of f32 matmuls for the run.
  */
 public final class RunCommand {
   private RunCommand() {}
@@ -32,6 +36,7 @@ public final class RunCommand {
     Path model = null;
     Map<String, Path> inputs = new HashMap<>();
     String device = "host";
+    Precision precision = null;
     for (int i = 0; i < args.length; i++) {
       if (args[i].equals("--input") && i + 1 < args.length) {
         String[] kv = args[++i].split("=", 2);
@@ -41,6 +46,12 @@ public final class RunCommand {
         inputs.put(kv[0], Path.of(kv[1]));
       } else if (args[i].equals("--device") && i + 1 < args.length) {
         device = args[++i];
+      } else if (args[i].equals("--precision") && i + 1 < args.length) {
+        try {
+          precision = Precision.valueOf(args[++i].toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("run: --precision expects DEFAULT, HIGH or HIGHEST, got " + args[i]);
+        }
       } else if (model == null && !args[i].startsWith("--")) {
         model = Path.of(args[i]);
       } else {
@@ -48,14 +59,39 @@ public final class RunCommand {
       }
     }
     if (model == null) {
-      throw new IllegalArgumentException("usage: run MODEL.onnx --input NAME=FILE.npy ... [--device host]");
+      throw new IllegalArgumentException("usage: run MODEL.onnx --input NAME=FILE.npy ... [--device host|tpu:v5e] [--precision DEFAULT|HIGH|HIGHEST]");
     }
-    if (!device.equals("host")) {
-      throw new IllegalArgumentException("run: device " + device + " is not available for ONNX models in this version (use host)");
+    Device dev = parseDevice(device);
+    Precision before = Jxla.matmulPrecision();
+    if (precision != null) {
+      Jxla.setMatmulPrecision(precision);
     }
+    try {
+      runOn(model, inputs, dev, out);
+    } finally {
+      Jxla.setMatmulPrecision(before);
+    }
+  }
+
+  /** "host" or "tpu:GEN" (v4, v5e, v5p, v6e). */
+  static Device parseDevice(String name) {
+    if (name.equals("host")) {
+      return Device.host();
+    }
+    if (name.startsWith("tpu:") && name.length() > 4) {
+      return Device.tpu(name.substring(4));
+    }
+    throw new IllegalArgumentException("run: unknown device '" + name + "' (use host or tpu:v4|v5e|v5p|v6e)");
+  }
+
+  private static void runOn(Path model, Map<String, Path> inputs, Device dev, PrintStream out) throws Exception {
     Jxla.clearMetrics();
     OnnxModel m = OnnxModel.open(model);
-    try (CompiledFunction f = m.compile(Bucketing.none()); TensorScope scope = new TensorScope()) {
+    if (!dev.isHost()) {
+      dev.profileAndClear();
+    }
+    double sim0 = dev.isHost() ? 0 : dev.simulatedSeconds();
+    try (CompiledFunction f = m.compile(Bucketing.none(), dev); TensorScope scope = new TensorScope()) {
       List<String> names = m.inputNames();
       Tensor[] in = new Tensor[names.size()];
       for (int i = 0; i < in.length; i++) {
@@ -71,6 +107,17 @@ public final class RunCommand {
       Tensor[] outs = f.call(in);
       for (int i = 0; i < outs.length; i++) {
         out.println(summary(m.outputNames().get(i), outs[i]));
+      }
+      if (!dev.isHost()) {
+        out.printf("%n%s (precision %s): simulated device time %.3f us (weights upload included)%n", dev.name(),
+            Jxla.matmulPrecision(), (dev.simulatedSeconds() - sim0) * 1e6);
+        String[] lines = dev.profile().split("\n");
+        for (int i = 0; i < Math.min(lines.length, 60); i++) {
+          out.println(lines[i]);
+        }
+        if (lines.length > 60) {
+          out.println("... " + (lines.length - 60) + " more profile lines");
+        }
       }
     }
     out.println();

@@ -195,4 +195,9 @@ public final class JxlaLib {
   public static native int jxla_tpu_fastpath_set_enabled(int on);
 
   public static native int jxla_tpu_fastpath_enabled(@Cast("int32_t*") IntPointer on);
+
+  // ---- compiled functions on a target device (issue 6: ONNX on the emulated TPU) ----
+  public static native int jxla_function_create_on(@Cast("const jxla_tensor_t*") long[] params, int nparams,
+      @Cast("const jxla_tensor_t*") long[] outputs, int nout, @Cast("jxla_device_t") long device,
+      @Cast("jxla_function_t*") LongPointer out);
 }

@@ -429,4 +429,12 @@ public final class Native {
     check(JxlaLib.jxla_tpu_fastpath_enabled(s.iout));
     return s.iout.get() != 0;
   }
+
+  // ---- compiled functions on a target device (issue 6: ONNX on the emulated TPU) ----
+  /** A function traced on the trace device and compiled for {@code device} (0: the trace device). */
+  public static long functionCreateOn(long[] params, long[] outputs, long device) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_function_create_on(params, params.length, outputs, outputs.length, device, s.out));
+    return s.out.get();
+  }
 }

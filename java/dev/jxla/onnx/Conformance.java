@@ -1,6 +1,9 @@
 package dev.jxla.onnx;
 
 import dev.jxla.CompiledFunction;
+import dev.jxla.Device;
+import dev.jxla.Jxla;
+import dev.jxla.Precision;
 import dev.jxla.Tensor;
 import dev.jxla.TensorScope;
 import dev.jxla.onnx.proto.Onnx.TensorProto;
@@ -15,7 +18,8 @@ import java.util.stream.Stream;
 /**
  * The ONNX node-test conformance runner: each test directory holds model.onnx and
  * test_data_set_N/ with input_i.pb / output_i.pb TensorProtos. A test passes when the model
- * loads, runs on the host and every output matches: same dims, integers and bools exactly (after
+ * loads, runs on the device (the host, or an emulated TPU: the model is traced on the host and
+ * compiled for the device) and every output matches: same dims, integers and bools exactly (after
  * wrapping widened integers back to the declared type), floats within
  * |actual - expected| <= atol + rtol * |expected| (ONNX's own runner: rtol 1e-3, atol 1e-7;
  * NaN matches NaN, infinities must be equal).
@@ -52,23 +56,44 @@ public final class Conformance {
     }
   }
 
-  /** Runs every test under {@code root}. */
+  /** Runs every test under {@code root} on the host. */
   public static List<Result> runAll(Path root, String filter) throws IOException {
+    return runAll(root, filter, Device.host(), null);
+  }
+
+  /**
+   * Runs every test under {@code root} on {@code device}; a non-null {@code precision} is the
+   * process-wide MXU precision for the run (restored afterwards).
+   */
+  public static List<Result> runAll(Path root, String filter, Device device, Precision precision) throws IOException {
     List<Result> r = new ArrayList<>();
-    for (Path t : tests(root)) {
-      if (filter == null || t.getFileName().toString().contains(filter)) {
-        r.add(run(t));
+    Precision before = Jxla.matmulPrecision();
+    if (precision != null) {
+      Jxla.setMatmulPrecision(precision);
+    }
+    try {
+      for (Path t : tests(root)) {
+        if (filter == null || t.getFileName().toString().contains(filter)) {
+          r.add(run(t, device));
+        }
       }
+    } finally {
+      Jxla.setMatmulPrecision(before);
     }
     return r;
   }
 
-  /** Runs one test directory; never throws for a failing test. */
+  /** Runs one test directory on the host; never throws for a failing test. */
   public static Result run(Path dir) {
+    return run(dir, Device.host());
+  }
+
+  /** Runs one test directory on {@code device}; never throws for a failing test. */
+  public static Result run(Path dir, Device device) {
     String name = dir.getFileName().toString();
     try (TensorScope scope = new TensorScope()) {
       OnnxModel model = OnnxModel.open(dir.resolve("model.onnx"));
-      try (CompiledFunction f = model.compile(dev.jxla.Bucketing.none())) {
+      try (CompiledFunction f = model.compile(dev.jxla.Bucketing.none(), device)) {
         List<Path> sets;
         try (Stream<Path> s = Files.list(dir)) {
           sets = s.filter(p -> p.getFileName().toString().startsWith("test_data_set_")).sorted().toList();

@@ -3,6 +3,7 @@ package dev.jxla.onnx;
 import com.google.protobuf.CodedInputStream;
 import dev.jxla.Bucketing;
 import dev.jxla.CompiledFunction;
+import dev.jxla.Device;
 import dev.jxla.Jxla;
 import dev.jxla.Tensor;
 import dev.jxla.TensorScope;
@@ -232,10 +233,32 @@ public final class OnnxModel implements AutoCloseable {
   }
 
   /**
+   * Loads a model compiled for {@code device} (e.g. {@code Device.tpu("v5e")}): traced on the
+   * host, run on the device; the weights are uploaded to it once.
+   */
+  public static CompiledFunction load(Path path, Device device) throws IOException {
+    return open(path).compile(Bucketing.none(), device);
+  }
+
+  /** Loads a model for {@code device} with shape bucketing of the batch dimension. */
+  public static CompiledFunction load(Path path, Bucketing bucketing, Device device) throws IOException {
+    return open(path).compile(bucketing, device);
+  }
+
+  /**
    * The compiled function over this model. The function owns the model (closing it closes the
    * model), so a model compiles once; open the file again for a second function.
    */
-  public synchronized CompiledFunction compile(Bucketing bucketing) {
+  public CompiledFunction compile(Bucketing bucketing) {
+    return compile(bucketing, null);
+  }
+
+  /**
+   * The compiled function over this model, run on {@code device} (null: the device of the
+   * inputs, the host for host inputs). Tracing (and constant folding) happens on the host; each
+   * signature's graph is compiled for the device.
+   */
+  public synchronized CompiledFunction compile(Bucketing bucketing, Device device) {
     if (closed) {
       throw new IllegalStateException("compile: the model is closed");
     }
@@ -243,7 +266,8 @@ public final class OnnxModel implements AutoCloseable {
       throw new IllegalStateException("compile: this model already has its compiled function; open it again for another");
     }
     compiled = true;
-    CompiledFunction f = Jxla.compile(this::trace, bucketing, staticInputs);
+    CompiledFunction f = device == null ? Jxla.compile(this::trace, bucketing, staticInputs)
+        : Jxla.compile(this::trace, device, bucketing, staticInputs);
     return f.closeWith(this);
   }
 

@@ -177,6 +177,34 @@ class CompiledFunctionTest {
   }
 
   @Test
+  void compiledForTheEmulatedTpu() {
+    // small integers are exact in bf16 and their products and sums are exact in f32, so even the
+    // DEFAULT (one bf16 pass) MXU matmul must give the closed form exactly
+    Random r = new Random(5);
+    float[] w = ints(r, 4 * 3, -3, 3), b = ints(r, 3, -2, 2);
+    Device tpu = Device.tpu("v5e");
+    try (Tensor wt = Tensor.of(w, 4, 3); Tensor bt = Tensor.of(b, 3);
+         CompiledFunction f = Jxla.compile(in -> new Tensor[] {in[0].matmul(wt).add(bt).relu().mul(2.0)}, tpu,
+             Bucketing.powersOfTwo())) {
+      tpu.profileAndClear();
+      float[] x = ints(r, 5 * 4, -4, 4);
+      assertArrayEquals(expected(x, w, b, 5, 4, 3), f.call(x, 5, 4));  // host input, bucket 8
+      assertTrue(tpu.profile().contains(" dot_general "), tpu.profile());
+      try (TensorScope s = new TensorScope()) {
+        Tensor onTpu = Tensor.of(x, 5, 4).to(tpu);  // device-resident input: no transfer by the call
+        Tensor[] out = f.call(onTpu);
+        assertEquals(tpu, out[0].device());
+        assertArrayEquals(expected(x, w, b, 5, 4, 3), out[0].toFloatArray());
+        Tensor other = Tensor.of(x, 5, 4).to(Device.tpu("v4"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> f.call(other));
+        assertTrue(e.getMessage().contains("tpu:v4") && e.getMessage().contains("tpu:v5e"), e.getMessage());
+      }
+      assertEquals(1, f.compileCount());
+    }
+    assertThrows(IllegalArgumentException.class, () -> Jxla.compile(in -> in, (Device) null));
+  }
+
+  @Test
   void errorsAndClose() {
     CompiledFunction f = Jxla.compile(in -> new Tensor[] {in[0].exp()});
     try (TensorScope s = new TensorScope()) {

@@ -73,6 +73,36 @@ class NpyAndRunTest {
     assertTrue(out.contains("CompileTime") || out.contains("Compile"), out);
     assertThrows(IllegalArgumentException.class, () -> RunCommand.run(new String[] {model.toString()}, System.out));
     assertThrows(IllegalArgumentException.class,
-        () -> RunCommand.run(new String[] {model.toString(), "--input", "x=" + DIR.resolve("mlp_x.npy"), "--device", "tpu:v5e"}, System.out));
+        () -> RunCommand.run(new String[] {model.toString(), "--input", "x=" + DIR.resolve("mlp_x.npy"), "--device", "gpu"}, System.out));
+    assertThrows(IllegalArgumentException.class,
+        () -> RunCommand.run(new String[] {model.toString(), "--input", "x=" + DIR.resolve("mlp_x.npy"), "--precision", "max"}, System.out));
+  }
+
+  @Test
+  void runOnTheEmulatedTpu() throws Exception {
+    MlpModel m = new MlpModel(5, 6, 4, 3);
+    Path model = tmp.resolve("mlp.onnx");
+    Files.write(model, m.toBytes());
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    dev.jxla.Precision before = dev.jxla.Jxla.matmulPrecision();
+    RunCommand.run(new String[] {model.toString(), "--input", "x=" + DIR.resolve("mlp_x.npy"), "--device", "tpu:v5e",
+        "--precision", "HIGHEST"}, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+    assertEquals(before, dev.jxla.Jxla.matmulPrecision(), "the run restores the process-wide precision");
+    String out = bytes.toString(StandardCharsets.UTF_8);
+    float[] x = new float[12];
+    for (int i = 0; i < 12; i++) {
+      x[i] = (float) i / 10 - 0.5f;
+    }
+    double[] want = m.reference(x, 2);
+    String first = out.substring(out.indexOf("first=[") + 7, out.indexOf(']', out.indexOf("first=[")));
+    String[] vals = first.split(",\\s*");
+    for (int i = 0; i < 6; i++) {
+      // HIGHEST: dot error <= (2^-20 + 1.1 (K + 6) u) sum|a||b| with K <= 6 and |a||b| sums below 4 here
+      assertEquals(want[i], Double.parseDouble(vals[i]), 1e-5, out);
+    }
+    // the profile lists the model's two MXU matmuls, and the metrics hold the simulated DeviceTime
+    assertTrue(out.contains("tpu:v5e (precision HIGHEST): simulated device time"), out);
+    assertEquals(2, out.lines().filter(l -> l.contains(" dot_general ")).count(), out);
+    assertTrue(out.contains("DeviceTime"), out);
   }
 }

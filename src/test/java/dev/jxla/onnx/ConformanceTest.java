@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.jxla.Device;
+import dev.jxla.Precision;
 import dev.jxla.cli.ConformanceCommand;
 import dev.jxla.onnx.proto.Onnx.GraphProto;
 import dev.jxla.onnx.proto.Onnx.ModelProto;
@@ -14,6 +16,8 @@ import dev.jxla.onnx.proto.Onnx.ValueInfoProto;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,6 +25,11 @@ import org.junit.jupiter.api.io.TempDir;
 class ConformanceTest {
   /** Floor of the measured host pass rate (436 of 458 on 2026-11-27); raise it as support grows. */
   static final double MIN_PASS_RATE = 0.95;
+  /**
+   * Floor of the measured emulated-TPU pass rate at Precision.HIGHEST (436 of 458, the same tests
+   * as the host, on 2026-11-27).
+   */
+  static final double MIN_TPU_PASS_RATE = 0.95;
 
   @TempDir
   Path tmp;
@@ -58,20 +67,82 @@ class ConformanceTest {
     assertTrue(broken.detail.contains("OnnxException"), broken.detail);
   }
 
-  @Test
-  void onnxNodeTestsOnTheHost() throws Exception {
-    Path dir = ConformanceCommand.locate();
-    assertNotNull(dir, "the ONNX node tests were not found at " + ConformanceCommand.DEFAULT_DIR);
-    List<Conformance.Result> rs = Conformance.runAll(dir, null);
+  private static List<Conformance.Result> report(String label, List<Conformance.Result> rs) {
     int pass = 0;
     StringBuilder report = new StringBuilder();
     for (Conformance.Result r : rs) {
       pass += r.passed ? 1 : 0;
-      report.append(r).append('\n');
+      report.append('[').append(label).append("] ").append(r).append('\n');
     }
     System.out.print(report);
-    System.out.printf("conformance (host): %d of %d ONNX node tests pass (%.1f%%)%n", pass, rs.size(), 100.0 * pass / rs.size());
-    assertEquals(458, rs.size());
-    assertTrue(pass >= MIN_PASS_RATE * rs.size(), pass + " of " + rs.size() + " pass, below " + MIN_PASS_RATE);
+    System.out.printf("conformance (%s): %d of %d ONNX node tests pass (%.1f%%)%n", label, pass, rs.size(), 100.0 * pass / rs.size());
+    return rs;
+  }
+
+  private static Set<String> passing(List<Conformance.Result> rs) {
+    Set<String> s = new TreeSet<>();
+    for (Conformance.Result r : rs) {
+      if (r.passed) {
+        s.add(r.name);
+      }
+    }
+    return s;
+  }
+
+  @Test
+  void onnxNodeTestsOnTheHostAndTheEmulatedTpu() throws Exception {
+    Path dir = ConformanceCommand.locate();
+    assertNotNull(dir, "the ONNX node tests were not found at " + ConformanceCommand.DEFAULT_DIR);
+    List<Conformance.Result> host = report("host", Conformance.runAll(dir, null));
+    assertEquals(458, host.size());
+    int hostPass = passing(host).size();
+    assertTrue(hostPass >= MIN_PASS_RATE * host.size(), hostPass + " of " + host.size() + " pass, below " + MIN_PASS_RATE);
+
+    Device tpu = Device.tpu("v5e");
+    tpu.profileAndClear();
+    double sim0 = tpu.simulatedSeconds();
+    List<Conformance.Result> dev = report("tpu:v5e, HIGHEST", Conformance.runAll(dir, null, tpu, Precision.HIGHEST));
+    assertEquals(458, dev.size());
+    int tpuPass = passing(dev).size();
+    assertTrue(tpuPass >= MIN_TPU_PASS_RATE * dev.size(), tpuPass + " of " + dev.size() + " pass on the TPU, below " + MIN_TPU_PASS_RATE);
+    // the models really ran on the TPU: its simulated clock advanced and its profile holds the
+    // MXU kernels of the Gemm/MatMul/Conv tests
+    assertTrue(tpu.simulatedSeconds() > sim0);
+    String prof = tpu.profile();
+    assertTrue(prof.contains("dot_general") && prof.contains("conv2d"), prof);
+    // every test that passes on the host passes on the TPU (f64 ops fall back to the host; the
+    // HIGHEST matmul error, <= ~1e-6 of sum |a||b|, is far inside ONNX's rtol 1e-3)
+    Set<String> lost = new TreeSet<>(passing(host));
+    lost.removeAll(passing(dev));
+    assertTrue(lost.isEmpty(), "pass on the host but fail on the TPU: " + lost);
+  }
+
+  @Test
+  void defaultPrecisionOnTheTpuIsBf16Sized() throws Exception {
+    // the same matmul tests at DEFAULT (one bf16 pass, relative error up to ~2^-8 per product)
+    // must miss ONNX's rtol 1e-3 somewhere: the MXU numerics are really in effect
+    Path dir = ConformanceCommand.locate();
+    assertNotNull(dir);
+    List<Conformance.Result> rs = report("tpu:v5e, DEFAULT", Conformance.runAll(dir, "test_matmul_", Device.tpu("v5e"), Precision.DEFAULT));
+    assertEquals(5, rs.size());
+    long fails = rs.stream().filter(r -> !r.passed && r.detail.contains("element")).count();
+    assertTrue(fails >= 1, "no matmul test failed at DEFAULT: the TPU did not round to bf16");
+    List<Conformance.Result> hi = Conformance.runAll(dir, "test_matmul_", Device.tpu("v5e"), Precision.HIGHEST);
+    assertEquals(5, passing(hi).size());
+  }
+
+  @Test
+  void commandReportsEveryTestOnBothDevices() throws Exception {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    Path dir = ConformanceCommand.locate();
+    assertNotNull(dir);
+    assertTrue(ConformanceCommand.run(new String[] {dir.toString(), "--filter", "test_gemm_alpha"},
+        new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8)));
+    String out = bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(out.contains("[host] PASS test_gemm_alpha"), out);
+    assertTrue(out.contains("[tpu:v5e] PASS test_gemm_alpha"), out);
+    assertTrue(out.contains("conformance (host): 1 of 1 ONNX node tests pass (100.0%)"), out);
+    assertTrue(out.contains("conformance (tpu:v5e, HIGHEST): 1 of 1 ONNX node tests pass (100.0%)"), out);
+    assertFalse(ConformanceCommand.run(new String[] {tmp.resolve("missing").toString()}, System.out));
   }
 }

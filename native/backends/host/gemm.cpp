@@ -1,0 +1,97 @@
+// gemm.cpp - see gemm.h. Tiling rule: split the dimension whose tiles re-pack less data.
+// Splitting rows of C makes every tile pack all of op(B) (K x N); splitting columns makes every
+// tile pack all of op(A) (M x K). So rows are split when M >= N, columns otherwise. Tiles are at
+// least kMinFlops of work (small GEMMs stay one call) and aligned (rows to 16, columns to 64
+// floats) so no tile starts mid cache line; at most one tile per pool thread, since the pool
+// hands tiles out dynamically and a busy pool runs them all on the caller.
+#include "backends/host/gemm.h"
+#include <cblas.h>
+#include <algorithm>
+#include <cstdlib>
+#include <mutex>
+#include "backends/host/thread_pool.h"
+
+namespace jxla {
+
+namespace {
+constexpr double kMinFlops = 4e6;  // ~0.1-0.2 ms of one core: below that, threads cost more than they give
+
+// True when the host backend tiles GEMMs itself (OpenBLAS then runs single-threaded).
+bool tiling_enabled() {
+  static const bool on = [] {
+    if (std::getenv("OPENBLAS_NUM_THREADS")) return false;  // the user chose OpenBLAS's threading
+    openblas_set_num_threads(1);
+    return true;
+  }();
+  return on;
+}
+
+int64_t round_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
+
+template <typename T, typename Gemm, typename Gemv>
+void tiled(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, int64_t lda, const T* B, int64_t ldb, T* C,
+           int64_t ldc, Gemm gemm, Gemv gemv) {
+  auto call = [&](int64_t m0, int64_t m, int64_t n0, int64_t n) {
+    // row m0 of op(A): A + m0 * lda (stored M x K) or A + m0 (stored K x M); column n0 of op(B):
+    // B + n0 (stored K x N) or B + n0 * ldb (stored N x K)
+    const T* a = ta ? A + m0 : A + m0 * lda;
+    const T* b = tb ? B + n0 * ldb : B + n0;
+    if (m == 1) {
+      // one row (batch-1 inference): c = op(B)^T a as a GEMV, which streams B once; a GEMM
+      // would first pack all of B (a second full pass over the weights)
+      gemv(tb ? CblasNoTrans : CblasTrans, static_cast<blasint>(tb ? n : K), static_cast<blasint>(tb ? K : n), b,
+           static_cast<blasint>(ldb), a, static_cast<blasint>(ta ? lda : 1), C + m0 * ldc + n0);
+      return;
+    }
+    gemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m), static_cast<blasint>(n),
+         static_cast<blasint>(K), a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb), C + m0 * ldc + n0,
+         static_cast<blasint>(ldc));
+  };
+  bool rows = true;
+  int64_t tiles = tiling_enabled() ? host_gemm_tiles(M, N, K, &rows) : 1;
+  if (tiles <= 1) {
+    call(0, M, 0, N);
+    return;
+  }
+  int64_t dim = rows ? M : N, step = round_up((dim + tiles - 1) / tiles, rows ? 16 : 64);
+  int64_t count = (dim + step - 1) / step;
+  parallel_for(count, [&](int64_t t) {
+    int64_t s = t * step, e = std::min(dim, s + step);
+    if (rows) call(s, e - s, 0, N);
+    else call(0, M, s, e - s);
+  });
+}
+}  // namespace
+
+int64_t host_gemm_tiles(int64_t M, int64_t N, int64_t K, bool* split_rows) {
+  *split_rows = M >= N;
+  int64_t dim = *split_rows ? M : N, align = *split_rows ? 16 : 64;
+  double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  // a GEMV is memory-bound (2 flops per weight read): split it at a quarter of the GEMM minimum,
+  // so the weights stream through every core's cache path at once
+  int64_t by_work = static_cast<int64_t>(flops / (M == 1 ? kMinFlops / 4 : kMinFlops));
+  int64_t by_dim = (dim + align - 1) / align;
+  return std::max<int64_t>(1, std::min<int64_t>({static_cast<int64_t>(host_num_threads()), by_work, by_dim}));
+}
+
+void host_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                int64_t ldb, float* C, int64_t ldc) {
+  tiled(ta, tb, M, N, K, A, lda, B, ldb, C, ldc,
+        [](CBLAS_TRANSPOSE a, CBLAS_TRANSPOSE b, blasint m, blasint n, blasint k, const float* x, blasint lx, const float* y,
+           blasint ly, float* z, blasint lz) { cblas_sgemm(CblasRowMajor, a, b, m, n, k, 1.0f, x, lx, y, ly, 0.0f, z, lz); },
+        [](CBLAS_TRANSPOSE t, blasint rows, blasint cols, const float* m, blasint ld, const float* x, blasint incx, float* y) {
+          cblas_sgemv(CblasRowMajor, t, rows, cols, 1.0f, m, ld, x, incx, 0.0f, y, 1);
+        });
+}
+
+void host_dgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* A, int64_t lda, const double* B,
+                int64_t ldb, double* C, int64_t ldc) {
+  tiled(ta, tb, M, N, K, A, lda, B, ldb, C, ldc,
+        [](CBLAS_TRANSPOSE a, CBLAS_TRANSPOSE b, blasint m, blasint n, blasint k, const double* x, blasint lx, const double* y,
+           blasint ly, double* z, blasint lz) { cblas_dgemm(CblasRowMajor, a, b, m, n, k, 1.0, x, lx, y, ly, 0.0, z, lz); },
+        [](CBLAS_TRANSPOSE t, blasint rows, blasint cols, const double* m, blasint ld, const double* x, blasint incx, double* y) {
+          cblas_dgemv(CblasRowMajor, t, rows, cols, 1.0, m, ld, x, incx, 0.0, y, 1);
+        });
+}
+
+}  // namespace jxla
