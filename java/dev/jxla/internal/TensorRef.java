@@ -57,6 +57,12 @@ public final class TensorRef extends Pointer {
         return;  // another thread just did the check
       }
       sinceCheck = 0;
+      if (gcRequested) {
+        // free what the requested GC found unreachable here, not only on JavaCPP's deallocator
+        // thread: on a loaded machine that thread lags, the live bytes read below would still
+        // count the garbage, and the next threshold would double from a wrong working set
+        Pointer.deallocateReferences();
+      }
       long live = Native.liveBytes();
       if (gcRequested) {
         // what survived the last collection is the working set: collect again when it doubles
