@@ -6,10 +6,11 @@
 // Loop nest per task (a batch x row range x column range, rows/columns aligned to MR/NR so no
 // tile is shared between tasks): pass -> jc (NC columns) -> pc (KC depth, ascending) ->
 // ic (MC rows) -> jr (16 columns) -> ir (6 rows) -> 6x16 micro-kernel.
-// The micro-kernel keeps 12 ymm accumulators and issues _mm256_mul_ps then _mm256_add_ps (no
-// FMA: it would skip the product's rounding; the function is compiled for "avx2" only, so the
-// compiler cannot contract them either). Zen 3 runs muls and adds on separate pipes, so mul+add
-// reaches the FMA's multiply-accumulate rate; 12 independent add chains cover the add latency.
+// The micro-kernel keeps 12 ymm accumulators (12 independent add chains cover the add
+// latency). Two variants: mul then add (compiled for "avx2" only, so the compiler cannot
+// contract them), and FMA, used for a pass only when packing proved every product exact (then
+// fma == mul + add bit for bit; see mxu_kernel.h). On Zen 3 the mul+add loop is front-end bound
+// (36 instructions per k step vs 24), hence the FMA variant.
 #include "backends/tpu/mxu_kernel.h"
 #include <immintrin.h>
 #include <algorithm>
@@ -267,7 +268,7 @@ void run_task(const Plan& pl, const Task& t) {
               const bool comb = last && s > 0, nz = last && st.nz_after;
               if (mr == MR && nr == NR) {
                 micro(pa, pw, kc, first ? nullptr : mid + ir * N + jr, N, comb ? c + ir * N + jr : nullptr, N, nz,
-                           dst + ir * N + jr, N);
+                      dst + ir * N + jr, N);
                 continue;
               }
               // edge tile: through 6x16 scratch; the padded lanes compute +0 products, unused
