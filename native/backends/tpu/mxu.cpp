@@ -199,9 +199,9 @@ void mxu_dot(const Node& n, const Buffer& l, const Buffer& r, Buffer& out, int p
   const float* ap = nullptr;
   const float* wp = nullptr;
   if (l.dtype == DType::F32 && is_identity(lp)) ap = l.as<float>();
-  else { a = as_f32(*permute_buffer(l, lp)); ap = a.data(); }
+  else { a = is_identity(lp) ? as_f32(l) : as_f32(*permute_buffer(l, lp)); ap = a.data(); }
   if (r.dtype == DType::F32 && is_identity(rp)) wp = r.as<float>();
-  else { w = as_f32(*permute_buffer(r, rp)); wp = w.data(); }
+  else { w = is_identity(rp) ? as_f32(r) : as_f32(*permute_buffer(r, rp)); wp = w.data(); }
   float* cp = out.dtype == DType::F32 ? out.as<float>() : (c.resize(static_cast<size_t>(B * M * N)), c.data());
   if (B * M * N == 0) return;
   if (K > 0) run_matmul(l.dtype, ap, wp, cp, B, M, K, N, precision);

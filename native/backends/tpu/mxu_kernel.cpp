@@ -1,15 +1,16 @@
 // mxu_kernel.cpp - the blocked, bit-exact MXU pass engine (see mxu_kernel.h for the invariant).
-// Layout: A is packed per batch into row panels of MR = 6 rows, element (k, i) of panel p at
-// p*K*6 + k*6 + i (rows past M are +0); W into column panels of NR = 16 columns, (k, t) at
-// p*K*16 + k*16 + t (columns past N are +0). A k chunk of a panel is therefore contiguous: the
-// 16 x KC W micro-panel (16 KiB) stays in L1 while the 6-row A micro-panels stream past it.
+// Layout: A is packed per batch into row panels of MR = 6 rows (rows past M are +0), W into
+// column panels of NR = 16 columns (columns past N are +0), chunk-major (see pack_a_t): a k
+// chunk of a panel is contiguous, and so is that chunk of all panels, so the 16 x KC W
+// micro-panel (16 KiB) stays in L1 while the 6-row A micro-panels stream past it in order.
 // Loop nest per task (a batch x row range x column range, rows/columns aligned to MR/NR so no
 // tile is shared between tasks): pass -> jc (NC columns) -> pc (KC depth, ascending) ->
 // ic (MC rows) -> jr (16 columns) -> ir (6 rows) -> 6x16 micro-kernel.
-// The micro-kernel keeps 12 ymm accumulators and issues _mm256_mul_ps then _mm256_add_ps (no
-// FMA: it would skip the product's rounding; the function is compiled for "avx2" only, so the
-// compiler cannot contract them either). Zen 3 runs muls and adds on separate pipes, so mul+add
-// reaches the FMA's multiply-accumulate rate; 12 independent add chains cover the add latency.
+// The micro-kernel keeps 12 ymm accumulators (12 independent add chains cover the add
+// latency). Two variants: mul then add (compiled for "avx2" only, so the compiler cannot
+// contract them), and FMA, used for a pass only when packing proved every product exact (then
+// fma == mul + add bit for bit; see mxu_kernel.h). On Zen 3 the mul+add loop is front-end bound
+// (36 instructions per k step vs 24), hence the FMA variant.
 #include "backends/tpu/mxu_kernel.h"
 #include <immintrin.h>
 #include <algorithm>
@@ -97,42 +98,54 @@ inline float term(float x) {
   return round_bf16(rem - mid);  // Lo3
 }
 
-// Row panels [p0, p1) of one batch of A (M x K): reads the panel's 6 rows side by side and
-// writes the panel sequentially.
+// Packed layout, per term and batch, chunk-major so that one k chunk of all panels (the block
+// a macro-kernel sweeps) is contiguous: chunk q (k0 = q*KC, kcs = min(KC, K - k0) deep) starts
+// at k0 * Mp (A) / k0 * Np (W); within it panel p starts at p * kcs * 6 (A) / p * kcs * 16 (W)
+// and holds [kk][6] / [kk][16].
+
+// Row panels [p0, p1) of one batch of A (M x K): reads the panel's 6 rows side by side.
 template <Term T>
-void pack_a_t(const float* a, int64_t M, int64_t K, int64_t p0, int64_t p1, float* out, TermStats* st) {
-  for (int64_t p = p0; p < p1; ++p) {
-    float* dst = out + p * K * MR;
-    const int64_t rows = std::min(MR, M - p * MR);
-    const float* src = a + p * MR * K;
-    if (rows == MR) {
-      for (int64_t k = 0; k < K; ++k)
-        for (int64_t i = 0; i < MR; ++i) dst[k * MR + i] = term<T>(src[i * K + k]);
-    } else {
-      for (int64_t k = 0; k < K; ++k)
-        for (int64_t i = 0; i < MR; ++i) dst[k * MR + i] = i < rows ? term<T>(src[i * K + k]) : 0.0f;
+void pack_a_t(const float* a, int64_t M, int64_t K, int64_t Mp, int64_t p0, int64_t p1, float* out, TermStats* st) {
+  for (int64_t k0 = 0; k0 < K; k0 += KC) {
+    const int64_t kcs = std::min(KC, K - k0);
+    float* chunk = out + k0 * Mp;
+    for (int64_t p = p0; p < p1; ++p) {
+      float* dst = chunk + p * kcs * MR;
+      const int64_t rows = std::min(MR, M - p * MR);
+      const float* src = a + p * MR * K + k0;
+      if (rows == MR) {
+        for (int64_t k = 0; k < kcs; ++k)
+          for (int64_t i = 0; i < MR; ++i) dst[k * MR + i] = term<T>(src[i * K + k]);
+      } else {
+        for (int64_t k = 0; k < kcs; ++k)
+          for (int64_t i = 0; i < MR; ++i) dst[k * MR + i] = i < rows ? term<T>(src[i * K + k]) : 0.0f;
+      }
     }
+    scan(chunk + p0 * kcs * MR, (p1 - p0) * kcs * MR, st);
   }
-  scan(out + p0 * K * MR, (p1 - p0) * K * MR, st);
 }
 
 // Column panels [p0, p1) of one batch of W (K x N): row by row, so each source row segment is
 // read once, contiguously, for all the job's panels.
 template <Term T>
-void pack_w_t(const float* w, int64_t K, int64_t N, int64_t p0, int64_t p1, float* out, TermStats* st) {
-  for (int64_t k = 0; k < K; ++k) {
-    const float* src = w + k * N;
-    for (int64_t p = p0; p < p1; ++p) {
-      float* d = out + p * K * NR + k * NR;
-      const int64_t j0 = p * NR, nj = std::min(NR, N - j0);
-      if (nj == NR) {
-        for (int64_t t = 0; t < NR; ++t) d[t] = term<T>(src[j0 + t]);
-      } else {
-        for (int64_t t = 0; t < NR; ++t) d[t] = t < nj ? term<T>(src[j0 + t]) : 0.0f;
+void pack_w_t(const float* w, int64_t K, int64_t N, int64_t Np, int64_t p0, int64_t p1, float* out, TermStats* st) {
+  for (int64_t k0 = 0; k0 < K; k0 += KC) {
+    const int64_t kcs = std::min(KC, K - k0);
+    float* chunk = out + k0 * Np;
+    for (int64_t k = 0; k < kcs; ++k) {
+      const float* src = w + (k0 + k) * N;
+      for (int64_t p = p0; p < p1; ++p) {
+        float* d = chunk + p * kcs * NR + k * NR;
+        const int64_t j0 = p * NR, nj = std::min(NR, N - j0);
+        if (nj == NR) {
+          for (int64_t t = 0; t < NR; ++t) d[t] = term<T>(src[j0 + t]);
+        } else {
+          for (int64_t t = 0; t < NR; ++t) d[t] = t < nj ? term<T>(src[j0 + t]) : 0.0f;
+        }
       }
     }
+    scan(chunk + p0 * kcs * NR, (p1 - p0) * kcs * NR, st);
   }
-  scan(out + p0 * K * NR, (p1 - p0) * K * NR, st);
 }
 
 template <template <Term> class F, typename... Args>
@@ -147,10 +160,14 @@ void with_term(Term t, Args... args) {
   }
 }
 template <Term T> struct PackA {
-  static void run(const float* a, int64_t M, int64_t K, int64_t p0, int64_t p1, float* o, TermStats* st) { pack_a_t<T>(a, M, K, p0, p1, o, st); }
+  static void run(const float* a, int64_t M, int64_t K, int64_t Mp, int64_t p0, int64_t p1, float* o, TermStats* st) {
+    pack_a_t<T>(a, M, K, Mp, p0, p1, o, st);
+  }
 };
 template <Term T> struct PackW {
-  static void run(const float* w, int64_t K, int64_t N, int64_t p0, int64_t p1, float* o, TermStats* st) { pack_w_t<T>(w, K, N, p0, p1, o, st); }
+  static void run(const float* w, int64_t K, int64_t N, int64_t Np, int64_t p0, int64_t p1, float* o, TermStats* st) {
+    pack_w_t<T>(w, K, N, Np, p0, p1, o, st);
+  }
 };
 
 // acc = cin (or +0 when cin is null); acc += pa[k] * pw[k] for k < kc in ascending k; then
@@ -259,15 +276,15 @@ void run_task(const Plan& pl, const Task& t) {
         for (int64_t ic = t.r0; ic < t.r1; ic += MC) {
           const int64_t iend = std::min(ic + MC, t.r1);
           for (int64_t jr = jc; jr < jend; jr += NR) {
-            const float* pw = W + (jr / NR) * K * NR + pc * NR;
+            const float* pw = W + pc * pl.Np + (jr / NR) * kc * NR;
             const int64_t nr = std::min(NR, N - jr);
             for (int64_t ir = ic; ir < iend; ir += MR) {
-              const float* pa = A + (ir / MR) * K * MR + pc * MR;
+              const float* pa = A + pc * pl.Mp + (ir / MR) * kc * MR;
               const int64_t mr = std::min(MR, M - ir);
               const bool comb = last && s > 0, nz = last && st.nz_after;
               if (mr == MR && nr == NR) {
                 micro(pa, pw, kc, first ? nullptr : mid + ir * N + jr, N, comb ? c + ir * N + jr : nullptr, N, nz,
-                           dst + ir * N + jr, N);
+                      dst + ir * N + jr, N);
                 continue;
               }
               // edge tile: through 6x16 scratch; the padded lanes compute +0 products, unused
@@ -317,12 +334,12 @@ void mxu_blocked(const float* a, const float* w, float* c, int64_t B, int64_t M,
     TermStats* st = &job_stats[static_cast<size_t>(j)];
     if (j < a_jobs) {
       const int64_t t = j / (B * aj), b = j / aj % B, q = j % aj;
-      with_term<PackA>(a_terms[t], a + b * M * K, M, K, q * PJ, std::min(a_panels, (q + 1) * PJ),
+      with_term<PackA>(a_terms[t], a + b * M * K, M, K, pl.Mp, q * PJ, std::min(a_panels, (q + 1) * PJ),
                        const_cast<float*>(pl.pa[t]) + b * pl.Mp * K, st);
     } else {
       j -= a_jobs;
       const int64_t t = j / (B * wj), b = j / wj % B, q = j % wj;
-      with_term<PackW>(w_terms[t], w + b * K * N, K, N, q * PJ, std::min(w_panels, (q + 1) * PJ),
+      with_term<PackW>(w_terms[t], w + b * K * N, K, N, pl.Np, q * PJ, std::min(w_panels, (q + 1) * PJ),
                        const_cast<float*>(pl.pw[t]) + b * K * pl.Np, st);
     }
   });
