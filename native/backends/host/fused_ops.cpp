@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <immintrin.h>
 
 namespace jxla {
 
@@ -29,7 +30,7 @@ namespace isa_avx512 {
 
 namespace {
 #define JXLA_OPS_TABLE(ns, name) \
-  FusedOps{name, ns::k_unary, ns::k_binary, ns::k_select, ns::k_clamp, ns::k_sum, ns::k_maxmin}
+  FusedOps{name, ns::k_unary, ns::k_binary, ns::k_binary_s, ns::k_store_nt, ns::k_select, ns::k_clamp, ns::k_sum, ns::k_maxmin}
 
 FusedOps choose() {
   __builtin_cpu_init();

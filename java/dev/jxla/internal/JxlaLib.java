@@ -190,4 +190,8 @@ public final class JxlaLib {
   public static native int jxla_fusion_set_enabled(int on);
 
   public static native int jxla_fusion_enabled(@Cast("int32_t*") IntPointer on);
+
+  // ---- benchmark diagnostics (issue 3 target (a)); not part of the tensor API ----
+  public static native int jxla_bench_stream_triad(long n, float scalar, int flags, @Cast("double*") DoublePointer checksum,
+      @Cast("int32_t*") IntPointer vectorBits);
 }
