@@ -261,7 +261,8 @@ void fold_gemm_sum(const Kernel& k, Builder& b, FusedKernel& fk) {
 bool cheap_unary(Op op) {  // a vector loop in fused_ops_impl.inc (no per-element library call)
   switch (op) {
     case Op::Neg: case Op::Abs: case Op::Relu: case Op::Sqrt: case Op::Rsqrt: case Op::Exp: case Op::Sigmoid:
-    case Op::Floor: case Op::Ceil: case Op::Round: case Op::Sign: case Op::Not: case Op::Convert: return true;
+    case Op::Floor: case Op::Ceil: case Op::Round: case Op::Sign: case Op::Not: case Op::Convert: case Op::Log:
+    case Op::Tanh: return true;
     default: return false;
   }
 }

@@ -1,6 +1,7 @@
 // fused_ops.cpp - instantiates fused_ops_impl.inc for three instruction sets and picks one at
-// run time. CMakeLists.txt compiles this file alone with -O3 -fno-math-errno (sqrt/floor/... as
-// plain vector instructions; a `#pragma GCC optimize` did not reliably drop errno); no fast-math:
+// run time. CMakeLists.txt compiles this file alone with -O3 -fno-math-errno -fno-trapping-math
+// (sqrt/floor/... as plain vector instructions, selects if-converted so exp/log/tanh vectorize; a
+// `#pragma GCC optimize` did not reliably drop errno); no fast-math:
 // NaN and infinity semantics must match the reference interpreter.
 #include "backends/host/fused_ops.h"
 #include <cmath>

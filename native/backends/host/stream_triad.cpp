@@ -18,7 +18,7 @@ namespace {
 using TriadFn = void (*)(float*, const float*, const float*, float, int64_t, bool);
 
 void triad_scalar(float* a, const float* b, const float* c, float s, int64_t n) {
-  // no FMA contraction: the build is ISO C++17 (CMAKE_CXX_EXTENSIONS OFF), so -ffp-contract=off
+  // no FMA contraction: CMakeLists.txt compiles this file with -ffp-contract=off
   for (int64_t i = 0; i < n; ++i) a[i] = b[i] + s * c[i];
 }
 
