@@ -450,7 +450,8 @@ void exec(const Ctx& c, const Prog& p, int64_t i0, int64_t n, int64_t row, float
       }
       pf_at += pf_lines * 64;
     }
-    float* dst = p.scalar ? sc + I.dst : regs + static_cast<int64_t>(I.reg) * kBlock;
+    // loads of pointers, constants and splats write no register (reg = -1, dst unused)
+    float* dst = p.scalar ? sc + I.dst : (I.reg >= 0 ? regs + static_cast<int64_t>(I.reg) * kBlock : nullptr);
     // a computed f32 output is written straight into its buffer (no register + copy), except
     // into the buffer the GEMM result is read from (the epilogue's in-place case) and when it is
     // streamed (computed in a register, then copied with non-temporal stores)
