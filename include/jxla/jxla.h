@@ -195,6 +195,17 @@ jxla_status jxla_tpu_fastpath_enabled(int32_t* on);
 jxla_status jxla_function_create_on(const jxla_tensor_t* params, int32_t nparams, const jxla_tensor_t* outputs,
                                     int32_t nout, jxla_device_t device, jxla_function_t* out);
 
+/* ---- benchmark diagnostics (issue 3 target (a)) -- NOT part of the tensor API ----
+ * A native STREAM triad, a[i] = b[i] + scalar * c[i] over n f32 elements, parallel on the
+ * host thread pool (JXLA_NUM_THREADS), AVX-512 / AVX2 / SSE2 chosen at run time: the memory-
+ * bandwidth baseline the fused element-wise engine is measured against (docs/fusion.md). The
+ * three arrays belong to the library: allocated (64-byte aligned) and first-touched in parallel
+ * on the first call with this n, kept until a call with another n; n = 0 frees them.
+ * b[i] = 1 + (i % 7), c[i] = 2 - 0.25 * (i % 5). flags bit 0: non-temporal (streaming) stores.
+ * checksum (may be NULL) receives the sum of a in double (an extra pass; for tests);
+ * vector_bits (may be NULL) the vector width used (512, 256 or 128; 0 when n = 0). */
+jxla_status jxla_bench_stream_triad(int64_t n, float scalar, int32_t flags, double* checksum, int32_t* vector_bits);
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,6 +24,27 @@ static const char* kChain =
     "%r = sqrt(%g) : f32[1000,37]\n"
     "return %r\n";
 
+// broadcast one-element inputs (scalar-operand loops, both operand orders, a splat read as an
+// array by select/clamp) on an output of 32 MiB, which is streamed with non-temporal stores;
+// every op is exact, so fused == reference bit for bit
+static const char* kScalarsBig =
+    "%x = parameter() {dtype=f32, index=0, shape=[2048,4096]} : f32[2048,4096]\n"
+    "%s = parameter() {dtype=f32, index=1, shape=[]} : f32[]\n"
+    "%t = parameter() {dtype=f32, index=2, shape=[1,1]} : f32[1,1]\n"
+    "%p = parameter() {dtype=bool, index=3, shape=[]} : bool[]\n"
+    "%bs = broadcast(%s) {dims=[], shape=[2048,4096]} : f32[2048,4096]\n"
+    "%bt = broadcast(%t) {dims=[0,1], shape=[2048,4096]} : f32[2048,4096]\n"
+    "%bp = broadcast(%p) {dims=[], shape=[2048,4096]} : bool[2048,4096]\n"
+    "%a = sub(%bs, %x) : f32[2048,4096]\n"
+    "%b = div(%a, %bt) : f32[2048,4096]\n"
+    "%c = max(%bs, %b) : f32[2048,4096]\n"
+    "%d = select(%bp, %c, %bt) : f32[2048,4096]\n"
+    "%e = clamp(%bt, %d, %bs) : f32[2048,4096]\n"
+    "%f = mul(%e, %x) : f32[2048,4096]\n"
+    "%g = lt(%f, %bs) : bool[2048,4096]\n"
+    "%r = select(%g, %f, %a) : f32[2048,4096]\n"
+    "return %r\n";
+
 static const char* kSoftmax =
     "%x = parameter() {dtype=f32, index=0, shape=[64,300]} : f32[64,300]\n"
     "%m = reduce_max(%x) {axes=[1], keepdims=1} : f32[64,1]\n"
@@ -67,6 +88,52 @@ static const char* kMatmulBiasGelu =
     "%a = add(%d, %bb) : f32[48,80]\n"
     "%y = gelu(%a) : f32[48,80]\n"
     "return %y\n";
+
+// dot epilogues whose add is folded into the GEMM (C prefilled, beta = 1) and near misses that
+// must not fold: bias first, column bias (stride-0 rows), residual of the dot's shape, a
+// transposed operand, the sum as the root (no epilogue pass), the dot read twice, the sum
+// returned next to the root
+static const char* kDotSums[] = {
+    "%x = parameter() {dtype=f32, index=0, shape=[70,96]} : f32[70,96]\n"
+    "%w = parameter() {dtype=f32, index=1, shape=[96,50]} : f32[96,50]\n"
+    "%b = parameter() {dtype=f32, index=2, shape=[50]} : f32[50]\n"
+    "%d = dot_general(%x, %w) {lhs_batch=[], lhs_contract=[1], rhs_batch=[], rhs_contract=[0]} : f32[70,50]\n"
+    "%bb = broadcast(%b) {dims=[1], shape=[70,50]} : f32[70,50]\n"
+    "%a = add(%bb, %d) : f32[70,50]\n"
+    "%y = relu(%a) : f32[70,50]\n"
+    "return %y\n",
+    "%x = parameter() {dtype=f32, index=0, shape=[70,96]} : f32[70,96]\n"
+    "%w = parameter() {dtype=f32, index=1, shape=[96,50]} : f32[96,50]\n"
+    "%b = parameter() {dtype=f32, index=2, shape=[70,1]} : f32[70,1]\n"
+    "%d = dot_general(%x, %w) {lhs_batch=[], lhs_contract=[1], rhs_batch=[], rhs_contract=[0]} : f32[70,50]\n"
+    "%bb = broadcast(%b) {dims=[0,1], shape=[70,50]} : f32[70,50]\n"
+    "%a = add(%d, %bb) : f32[70,50]\n"
+    "%y = mul(%a, %bb) : f32[70,50]\n"
+    "return %y\n",
+    "%x = parameter() {dtype=f32, index=0, shape=[96,70]} : f32[96,70]\n"
+    "%w = parameter() {dtype=f32, index=1, shape=[96,50]} : f32[96,50]\n"
+    "%r = parameter() {dtype=f32, index=2, shape=[70,50]} : f32[70,50]\n"
+    "%d = dot_general(%x, %w) {lhs_batch=[], lhs_contract=[0], rhs_batch=[], rhs_contract=[0]} : f32[70,50]\n"
+    "%y = add(%d, %r) : f32[70,50]\n"
+    "return %y\n",
+    "%x = parameter() {dtype=f32, index=0, shape=[70,96]} : f32[70,96]\n"
+    "%w = parameter() {dtype=f32, index=1, shape=[96,50]} : f32[96,50]\n"
+    "%b = parameter() {dtype=f32, index=2, shape=[50]} : f32[50]\n"
+    "%d = dot_general(%x, %w) {lhs_batch=[], lhs_contract=[1], rhs_batch=[], rhs_contract=[0]} : f32[70,50]\n"
+    "%bb = broadcast(%b) {dims=[1], shape=[70,50]} : f32[70,50]\n"
+    "%a = add(%d, %bb) : f32[70,50]\n"
+    "%m = mul(%d, %d) : f32[70,50]\n"
+    "%y = sub(%a, %m) : f32[70,50]\n"
+    "return %y\n",
+    "%x = parameter() {dtype=f32, index=0, shape=[70,96]} : f32[70,96]\n"
+    "%w = parameter() {dtype=f32, index=1, shape=[96,50]} : f32[96,50]\n"
+    "%b = parameter() {dtype=f32, index=2, shape=[50]} : f32[50]\n"
+    "%d = dot_general(%x, %w) {lhs_batch=[], lhs_contract=[1], rhs_batch=[], rhs_contract=[0]} : f32[70,50]\n"
+    "%bb = broadcast(%b) {dims=[1], shape=[70,50]} : f32[70,50]\n"
+    "%a = add(%d, %bb) : f32[70,50]\n"
+    "%y = relu(%a) : f32[70,50]\n"
+    "return %y, %a\n",
+};
 
 static std::string mlp_text() {
   std::string t =
@@ -167,6 +234,33 @@ int main() {
     CHECK(compare(exe->run(params), ref_run(g, params, host_device()), 0, 0) <= 0);
     setf(*params[1], 0, 0.75);  // a rerun of the cached executable sees the new scalar
     CHECK(compare(exe->run(params), ref_run(g, params, host_device()), 0, 0) <= 0);
+  }
+  {  // one-element broadcasts and a streamed 32 MiB output; also with the intermediates returned
+    Graph g = parse_graph(kScalarsBig);
+    for (int variant = 0; variant < 2; ++variant) {
+      auto params = random_params(g, 21 + variant);
+      setf(*params[3], 0, variant);  // both select branches
+      auto exe = compile(g);
+      CHECK_EQ(exe->kernel_count(), 1);
+      CHECK(compare(exe->run(params), ref_run(g, params, host_device()), 0, 0) <= 0);
+    }
+    std::string t = kScalarsBig;
+    t.replace(t.find("return %r"), std::string::npos, "return %r, %a, %d\n");
+    Graph gm = parse_graph(t);
+    auto pm = random_params(gm, 23);
+    auto em = compile(gm);
+    CHECK_EQ(em->kernel_count(), 1);
+    CHECK(compare(em->run(pm), ref_run(gm, pm, host_device()), 0, 0) <= 0);
+  }
+  {  // folded dot sums against the reference (GEMM tolerance: K = 96, O(1) data)
+    int i = 0;
+    for (const char* text : kDotSums) {
+      Graph g = parse_graph(text);
+      auto params = random_params(g, 31 + i++);
+      auto exe = compile(g);
+      CHECK_EQ(exe->kernel_count(), 1);
+      CHECK(compare(exe->run(params), ref_run(g, params, host_device()), 1e-4, 1e-5) <= 1.0);
+    }
   }
   {  // exact kernel counts of the fused plans
     Graph g = parse_graph(kChain);

@@ -1,19 +1,21 @@
 // fused_kernel.cpp - compiles a fused kernel into instruction lists and runs them blockwise.
 // Iteration space: a loop or dot kernel covers the linear index range [0, N) of its root in
-// blocks of blk elements (parallel over blocks); a row kernel covers M rows of L elements
+// blocks of kBlock elements (parallel over blocks); a row kernel covers M rows of L elements
 // (parallel over rows, each row in blocks). Every full-space value of a block lives in a
-// per-thread register of blk floats, so intermediates never reach memory. blk is chosen per
-// kernel so that all its registers fit in half the L2 cache (kRegBudget): an Adam update with
-// ~40 values would otherwise stream 16 KiB registers from L3. Row kernels also have scalar-space values (one per row:
-// reductions and what is computed from them) kept in a per-row scalar array.
+// per-thread register of kBlock floats (8 KiB); registers are allocated by liveness (an 8-op
+// chain needs 2), so a block's working set stays in L1 and intermediates never reach memory.
+// Scalars broadcast over the whole kernel (constants, one-element inputs) are read once per run
+// and applied by scalar-operand loops (no splat block is streamed). Row kernels also have
+// scalar-space values (one per row: reductions and what is computed from them) kept in a per-row
+// scalar array.
 // Passes of a row kernel: [scalar sweep] then, per reduction, a full pass over the row that
 // accumulates it followed by a scalar sweep, then the final full pass writing full-space outputs.
 // Values computed in several passes are recomputed (cheap element-wise work) rather than stored.
 // Numerics: f32 arithmetic (+ - * / sqrt match the reference exactly, being correctly rounded);
 // sums use 16 f32 lanes per block combined in double (error bound in docs/fusion.md).
 #include "backends/host/fused_kernel.h"
+#include <immintrin.h>
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
@@ -26,9 +28,9 @@
 namespace jxla {
 
 namespace {
-constexpr int64_t kBlock = 4096;            // the largest block (and the size of Const blocks)
-constexpr int64_t kMinBlock = 256;
-constexpr int64_t kRegBudget = 256 * 1024;  // bytes of registers per thread
+// 2,048 floats: measured 15-20% faster than 4,096 on the 8-op chain (docs/fusion.md)
+constexpr int64_t kBlock = 2048;
+constexpr int64_t kStreamMinBytes = int64_t(32) << 20;
 
 struct Gather {  // element i of a broadcast/transpose output reads src[sum(idx_d * st_d)]
   Shape shape;
@@ -36,10 +38,13 @@ struct Gather {  // element i of a broadcast/transpose output reads src[sum(idx_
 };
 
 struct Ins {
-  enum T { LoadPtr, LoadConv, LoadGather, LoadSplat, LoadRow, LoadGemm, Const, Iota, Unary, Binary, Select, Clamp, Reduce } t;
+  enum T { LoadPtr, LoadConv, LoadGather, LoadRow, LoadGemm, Const, Splat, Iota, Unary, Binary, Select, Clamp, Reduce } t;
   Op op = Op::Add;
   int dst = -1, a = -1, b = -1, c = -1;
   int ext = -1;        // kernel input index (loads)
+  int reg = -1;        // register written (full-space passes; assigned by allocate_registers)
+  int slot = -1;       // Const / Splat: index of the value in the per-run scalar table
+  int sa = -1, sb = -1;  // Binary: slot of operand a / b when it is a Const or Splat (scalar loop)
   float value = 0;     // Const
   int64_t iota_axis = 0;
   Gather g;            // LoadGather, Iota (shape)
@@ -52,6 +57,7 @@ struct Prog {
   int reduce = -1;  // value id accumulated by this full pass (row kernels)
   Op rop = Op::ReduceSum;
   std::vector<Ins> ins;
+  std::vector<int> stream_in;  // f32 inputs read in place (LoadPtr): prefetched a block ahead
 };
 }  // namespace
 
@@ -59,9 +65,10 @@ struct FusedKernel {
   Kernel::Kind kind;
   int64_t N = 0, M = 1, L = 1;
   int V = 0;
-  int64_t blk = kBlock;  // elements per block: a power of two in [kMinBlock, kBlock]
-  std::vector<int> phys;  // value id -> register slot (loop/dot kernels reuse dead values' slots)
-  int P = 0;              // register slots per thread
+  int R = 0;                        // registers (kBlock floats each) per thread
+  std::vector<int> slot_input;      // per scalar slot: the kernel input of a Splat, or -1 (Const)
+  std::vector<float> slot_value;    // per scalar slot: the Const's value
+  bool nt_out = false;              // stream f32 outputs with non-temporal stores (large loop/dot kernels)
   std::vector<Prog> passes;
   std::vector<DType> in_dtype;
   std::vector<DType> out_dtype;
@@ -73,6 +80,12 @@ struct FusedKernel {
   int dot_a = -1, dot_b = -1;  // input indices of the GEMM operands
   bool dot_is_output = false;
   int gemm_into_out = -1;      // output index the GEMM writes to (epilogue runs in place), or -1: scratch
+  // bias/residual folded into the GEMM: C is prefilled with this input (gathered through
+  // prefill_g when prefill_gather) and the GEMM accumulates onto it (beta = 1); -1: none
+  int prefill = -1;
+  bool prefill_gather = false;
+  Gather prefill_g;
+  bool serial_epilogue = false;  // run the epilogue on the calling thread (see run_fused_kernel)
 };
 
 namespace {
@@ -84,6 +97,20 @@ struct Builder {
   std::unordered_map<const Node*, bool> member;
   std::unordered_map<const Node*, int> out_idx;
   std::unordered_map<const Node*, bool> avail;    // scalar values ready (row kernels)
+  std::unordered_map<const Node*, int> slot_of;   // Const / Splat nodes -> scalar slot
+  std::unordered_map<int, int> value_slot;        // value id of a Const / Splat -> its slot
+  const Node* gemm_sum = nullptr;                 // the add folded into the GEMM (reads C)
+
+  int slot(const Node* n, int ext, float value) {
+    auto it = slot_of.find(n);
+    if (it != slot_of.end()) return it->second;
+    int s = static_cast<int>(fk.slot_input.size());
+    fk.slot_input.push_back(ext);
+    fk.slot_value.push_back(value);
+    slot_of[n] = s;
+    value_slot[id(n)] = s;
+    return s;
+  }
 
   int id(const Node* n) {
     auto it = vid.find(n);
@@ -122,13 +149,14 @@ struct Builder {
     if (!member.count(n)) {  // a materialized input read in the consumer's space
       I.ext = in_idx.at(n);
       I.t = n->dtype == DType::F32 ? Ins::LoadPtr : Ins::LoadConv;
-    } else if (n == k.dot) {
+    } else if (n == k.dot || n == gemm_sum) {
       I.t = Ins::LoadGemm;
     } else if (n->op == Op::Full) {
       I.t = Ins::Const;
       I.value = static_cast<float>(n->attrs.get_float("full", "value"));
       if (n->dtype == DType::Bool) I.value = I.value != 0 ? 1.0f : 0.0f;
       I.cblock = std::make_shared<std::vector<float>>(kBlock, I.value);
+      I.slot = slot(n, -1, I.value);
     } else if (n->op == Op::Iota) {
       I.t = Ins::Iota;
       I.g.shape = n->shape;
@@ -138,10 +166,12 @@ struct Builder {
       if (member.count(src)) {  // row-broadcast of a scalar value of this kernel
         I.t = Ins::LoadRow;
         I.a = id(src);
+      } else if (src->numel() == 1) {  // broadcast of one element: a scalar for the whole run
+        I.t = Ins::Splat;
+        I.ext = in_idx.at(src);
+        I.slot = slot(n, I.ext, 0.0f);
       } else {
-        // a one-element input broadcast over the block (learning rates, Adam's betas, scalar
-        // constants fed as data) is splatted once per thread and kernel run, not once per block
-        I.t = src->numel() == 1 && !p.scalar ? Ins::LoadSplat : Ins::LoadGather;
+        I.t = Ins::LoadGather;
         I.ext = in_idx.at(src);
         I.g = gather_of(n);
       }
@@ -155,7 +185,14 @@ struct Builder {
       switch (n->info().kind) {
         case OpKind::Select: I.t = Ins::Select; break;
         case OpKind::Clamp: I.t = Ins::Clamp; break;
-        case OpKind::Binary: case OpKind::Compare: case OpKind::Logical: I.t = Ins::Binary; break;
+        case OpKind::Binary: case OpKind::Compare: case OpKind::Logical: {
+          I.t = Ins::Binary;
+          auto sa = value_slot.find(I.a), sb = value_slot.find(I.b);
+          bool as = sa != value_slot.end(), bs = sb != value_slot.end();
+          if (bs && !as) I.sb = sb->second;
+          if (as && !bs) I.sa = sa->second;
+          break;
+        }
         case OpKind::Convert:
           I.t = Ins::Unary;
           if (n->dtype == DType::Bool && n->inputs[0]->dtype == DType::F32) { I.t = Ins::Binary; I.op = Op::Ne; I.b = -2; }
@@ -191,53 +228,90 @@ struct Builder {
 }  // namespace
 
 namespace {
-// Linear-scan slot assignment for single-pass (loop and dot) kernels: a value's slot is freed
-// after its last read and reused by later values, so an Adam update with ~40 values needs a
-// handful of slots and its block stays in L1/L2. Splats are pinned (their slot must survive
-// across blocks, see LoadSplat). A value's slot is allocated before its operands' slots are
-// freed, so an instruction never writes the slot it reads (the kernels take __restrict
-// pointers). Row kernels keep one slot per value: their values live across passes.
-void assign_registers(FusedKernel& fk) {
-  fk.phys.assign(static_cast<size_t>(fk.V), -1);
-  if (fk.kind == Kernel::Row || fk.passes.size() != 1 || fk.passes[0].scalar) {
-    for (int v = 0; v < fk.V; ++v) fk.phys[v] = v;
-    fk.P = fk.V;
+// Output fusion of a bias or residual into the GEMM itself: when the dot's only reader is
+// add(dot, v) with v a broadcast of a materialized f32 input (bias) or such an input of the
+// dot's shape (residual), and neither the dot nor the add is returned on its own (the add may
+// be the root), C is prefilled with v and the GEMM runs with beta = 1: C = A*B + v. The prefill
+// replaces OpenBLAS's own beta = 0 pass over C, so the add costs about nothing, and the
+// epilogue reads the sum as the GEMM result. Numerics: v enters the f32 accumulation first
+// instead of being added to the rounded product: same error bound (gamma_(K+1) |A||B| + |v|)).
+void fold_gemm_sum(const Kernel& k, Builder& b, FusedKernel& fk) {
+  if (fk.gemm_into_out != 0 || fk.dot_is_output) return;
+  const Node* user = nullptr;
+  int users = 0;
+  for (const Node* n : k.nodes)
+    for (auto& in : n->inputs)
+      if (in.get() == k.dot) { ++users; user = n; }
+  if (users != 1 || user->op != Op::Add || user->dtype != DType::F32 || user->shape != k.dot->shape) return;
+  for (size_t i = 1; i < k.outputs.size(); ++i) if (k.outputs[i] == user) return;
+  const Node* v = user->inputs[0].get() == k.dot ? user->inputs[1].get() : user->inputs[0].get();
+  if (v == k.dot || v->dtype != DType::F32) return;
+  if (!b.member.count(v)) {
+    fk.prefill = b.in_idx.at(v);
+  } else if (fusible_load(v) && !b.member.count(v->inputs[0].get()) && v->inputs[0]->dtype == DType::F32) {
+    fk.prefill = b.in_idx.at(v->inputs[0].get());
+    fk.prefill_gather = true;
+    fk.prefill_g = b.gather_of(v);
+  } else {
     return;
   }
-  const std::vector<Ins>& ins = fk.passes[0].ins;
-  std::vector<int> last(static_cast<size_t>(fk.V), -1);
-  for (size_t i = 0; i < ins.size(); ++i)
-    for (int o : {ins[i].a, ins[i].b, ins[i].c})
-      if (o >= 0) last[o] = static_cast<int>(i);
-  std::vector<int> free_slots;
-  std::vector<bool> pinned(static_cast<size_t>(fk.V), false);
-  int P = 0;
-  for (size_t i = 0; i < ins.size(); ++i) {
-    const Ins& I = ins[i];
-    bool writes = I.t != Ins::LoadPtr && I.t != Ins::LoadGemm && I.t != Ins::Const && I.t != Ins::Reduce;
-    if (writes && fk.phys[I.dst] < 0) {
-      if (!free_slots.empty() && I.t != Ins::LoadSplat) { fk.phys[I.dst] = free_slots.back(); free_slots.pop_back(); }
-      else fk.phys[I.dst] = P++;
-      if (I.t == Ins::LoadSplat) pinned[I.dst] = true;
+  b.gemm_sum = user;
+}
+
+bool cheap_unary(Op op) {  // a vector loop in fused_ops_impl.inc (no per-element library call)
+  switch (op) {
+    case Op::Neg: case Op::Abs: case Op::Relu: case Op::Sqrt: case Op::Rsqrt: case Op::Exp: case Op::Sigmoid:
+    case Op::Floor: case Op::Ceil: case Op::Round: case Op::Sign: case Op::Not: case Op::Convert: case Op::Log:
+    case Op::Tanh: return true;
+    default: return false;
+  }
+}
+
+bool writes_register(const Ins& I) {
+  switch (I.t) {
+    case Ins::LoadPtr: case Ins::LoadGemm: case Ins::Const: case Ins::Splat: case Ins::Reduce: return false;
+    default: return true;
+  }
+}
+// value ids a full-space instruction reads from registers or pointers (LoadRow's a is scalar-space)
+int reads(const Ins& I, int* r) {
+  if (I.t < Ins::Unary) return 0;
+  int k = 0;
+  for (int v : {I.a, I.b, I.c}) if (v >= 0) r[k++] = v;
+  return k;
+}
+
+// Register allocation of a full-space pass by liveness: a value's register is free again after
+// its last reader. An instruction's register is taken before its operands' registers are freed,
+// so a destination never aliases an operand (the per-op loops use __restrict). An 8-op chain
+// needs 2 registers instead of 8, so the working set of a block stays in L1.
+void allocate_registers(Prog& p, int V, int* max_regs) {
+  std::vector<int> last(V, -1), reg_of(V, -1), free_regs;
+  int r[3], nreg = 0;
+  for (size_t j = 0; j < p.ins.size(); ++j)
+    for (int k = 0, m = reads(p.ins[j], r); k < m; ++k) last[r[k]] = static_cast<int>(j);
+  for (size_t j = 0; j < p.ins.size(); ++j) {
+    Ins& I = p.ins[j];
+    if (writes_register(I)) {
+      if (free_regs.empty()) I.reg = nreg++;
+      else { I.reg = free_regs.back(); free_regs.pop_back(); }
+      reg_of[I.dst] = I.reg;
     }
-    int ops[3] = {I.a, I.b, I.c};
-    for (int j = 0; j < 3; ++j) {
-      int o = ops[j];
-      if (o < 0 || last[o] != static_cast<int>(i) || pinned[o] || fk.phys[o] < 0) continue;
-      if ((j > 0 && ops[0] == o) || (j > 1 && ops[1] == o)) continue;  // freed once
-      free_slots.push_back(fk.phys[o]);
+    for (int k = 0, m = reads(I, r); k < m; ++k)
+      if (last[r[k]] == static_cast<int>(j) && reg_of[r[k]] >= 0) { free_regs.push_back(reg_of[r[k]]); reg_of[r[k]] = -1; }
+    if (writes_register(I) && last[I.dst] < static_cast<int>(j) && reg_of[I.dst] >= 0) {  // never read here
+      free_regs.push_back(reg_of[I.dst]);
+      reg_of[I.dst] = -1;
     }
   }
-  for (int v = 0; v < fk.V; ++v)
-    if (fk.phys[v] < 0) fk.phys[v] = 0;  // loads from buffers and constants: no slot is written
-  fk.P = std::max(P, 1);
+  *max_regs = std::max(*max_regs, nreg);
 }
 }  // namespace
 
 std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
   auto fk = std::make_shared<FusedKernel>();
   fk->kind = k.kind;
-  Builder b{k, *fk, {}, {}, {}, {}, {}};
+  Builder b{k, *fk, {}, {}, {}, {}, {}, {}, {}, nullptr};
   for (size_t i = 0; i < k.inputs.size(); ++i) { b.in_idx[k.inputs[i]] = static_cast<int>(i); fk->in_dtype.push_back(k.inputs[i]->dtype); }
   for (const Node* n : k.nodes) b.member[n] = true;
   for (size_t i = 0; i < k.outputs.size(); ++i) {
@@ -258,6 +332,7 @@ std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
     // computed last in each block, after every read of the GEMM block
     if (fk->gemm_into_out < 0 && root->dtype == DType::F32) fk->gemm_into_out = 0;
     fk->N = k.dot->numel();
+    fold_gemm_sum(k, b, *fk);
   }
   for (const Node* o : k.outputs) { fk->out_value.push_back(b.id(o)); fk->out_scalar.push_back(b.scalar_space(o)); }
   if (k.kind == Kernel::Row) {
@@ -285,14 +360,38 @@ std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
   for (size_t i = 1; i < k.outputs.size(); ++i)
     if (!b.scalar_space(k.outputs[i]) && k.outputs[i] != k.dot) targets.push_back(k.outputs[i]);
   if (!(k.kind == Kernel::Dot && fk->dot_is_output) && !b.scalar_space(root)) targets.push_back(root);
+  // nothing left to do when the folded sum is the only output: C already holds it
+  if (k.kind == Kernel::Dot && b.gemm_sum == root && k.outputs.size() == 1) targets.clear();
   if (!targets.empty()) {
     Prog p;
     std::unordered_map<const Node*, bool> done;
     for (const Node* t : targets) b.emit(t, p, done);
     fk->passes.push_back(std::move(p));
   }
-  assign_registers(*fk);
-  while (fk->blk > kMinBlock && fk->blk * 4 * std::max(fk->P, 1) > kRegBudget) fk->blk /= 2;
+  if (k.kind == Kernel::Dot && !fk->passes.empty()) {
+    // A cheap epilogue runs on the calling thread: right after a multi-threaded OpenBLAS call
+    // its workers still spin for a while, and a pool worker sharing their core can be preempted
+    // holding a task, stalling the region for a scheduler time slice (measured: median 0.98 ms
+    // but up to 17 ms in parallel, 0.85-1.06 ms serial on 1M elements; docs/fusion.md).
+    // Epilogues with per-element library calls (erf, tanh, log, ...) are worth parallelizing.
+    fk->serial_epilogue = true;
+    for (const Ins& I : fk->passes.back().ins)
+      if ((I.t == Ins::Unary && !cheap_unary(I.op)) || (I.t == Ins::Binary && I.op == Op::Pow)) fk->serial_epilogue = false;
+  }
+  for (Prog& p : fk->passes) {
+    if (p.scalar) continue;
+    allocate_registers(p, fk->V, &fk->R);
+    for (const Ins& I : p.ins) if (I.t == Ins::LoadPtr) p.stream_in.push_back(I.ext);
+  }
+  // Outputs far larger than the last-level cache are streamed (non-temporal stores): they cannot
+  // stay cached for the next kernel anyway, and a normal store first reads each line (measured in
+  // docs/fusion.md). Loop and dot kernels only: their blocks start at multiples of kBlock, so the
+  // stores are aligned.
+  if (k.kind != Kernel::Row) {
+    int64_t bytes = 0;
+    for (const Node* o : k.outputs) if (o->dtype == DType::F32 && o != k.dot) bytes += o->numel() * 4;
+    fk->nt_out = bytes >= kStreamMinBytes;
+  }
   return fk;
 }
 
@@ -316,7 +415,7 @@ void gather(const void* src, DType dt, const Gather& g, int64_t i0, int64_t n, f
     for (size_t k = 0; k < r; ++k) off += ix[k] * g.st[k];
     int64_t len = std::min(n - done, last - ix[r - 1]);
     if (dt == DType::F32 && sl == 1) std::memcpy(d + done, static_cast<const float*>(src) + off, static_cast<size_t>(len) * 4);
-    else if (sl == 0) std::fill_n(d + done, len, rd(off));
+    else if (sl == 0) { float v = rd(off); for (int64_t i = 0; i < len; ++i) d[done + i] = v; }
     else for (int64_t i = 0; i < len; ++i) d[done + i] = rd(off + i * sl);
     done += len;
     ix[r - 1] += len;
@@ -330,18 +429,33 @@ struct Ctx {
   const std::vector<Buffer*>& out;
   const float* gemm;
   const FusedOps& ops;
-  uint64_t run;  // unique per run_fused_kernel call: tags the splats filled in a thread's registers
+  const float* sval;    // per scalar slot: its value for this run
+  const float* sblock;  // per Splat slot: kBlock copies of its value (Const slots use their cblock)
 };
 
 // Runs one pass over [i0, i0 + n) (full space) or over row i0 with n = 1 (scalar space).
 void exec(const Ctx& c, const Prog& p, int64_t i0, int64_t n, int64_t row, float* regs, float* sc, const float** vp,
-          uint64_t* tags, double* acc) {
+          double* acc) {
   const FusedKernel& fk = c.fk;
+  // software prefetch of the next block of each streamed input, spread over the instructions:
+  // the memory system keeps working while this block computes from L1
+  const int64_t pf_end = std::min(i0 + n + kBlock, p.scalar ? int64_t(0) : fk.N) * 4;
+  const int64_t pf_lines = (kBlock * 4 / 64 + static_cast<int64_t>(p.ins.size()) - 1) / static_cast<int64_t>(p.ins.size());
+  int64_t pf_at = (i0 + n) * 4;
   for (const Ins& I : p.ins) {
-    float* dst = p.scalar ? sc + I.dst : regs + static_cast<int64_t>(fk.phys[I.dst]) * fk.blk;
+    if (pf_at < pf_end) {
+      for (int e : p.stream_in) {
+        const char* base = static_cast<const char*>(c.in[e]->data);
+        for (int64_t l = 0, at = pf_at; l < pf_lines && at < pf_end; ++l, at += 64) _mm_prefetch(base + at, _MM_HINT_T0);
+      }
+      pf_at += pf_lines * 64;
+    }
+    // loads of pointers, constants and splats write no register (reg = -1, dst unused)
+    float* dst = p.scalar ? sc + I.dst : (I.reg >= 0 ? regs + static_cast<int64_t>(I.reg) * kBlock : nullptr);
     // a computed f32 output is written straight into its buffer (no register + copy), except
-    // into the buffer the GEMM result is read from (the epilogue's in-place case)
-    if (I.out >= 0 && !p.scalar && I.t >= Ins::Unary && I.t <= Ins::Clamp && c.out[I.out]->dtype == DType::F32 &&
+    // into the buffer the GEMM result is read from (the epilogue's in-place case) and when it is
+    // streamed (computed in a register, then copied with non-temporal stores)
+    if (I.out >= 0 && !p.scalar && !fk.nt_out && I.t >= Ins::Unary && I.t <= Ins::Clamp && c.out[I.out]->dtype == DType::F32 &&
         c.out[I.out]->as<float>() != c.gemm)
       dst = c.out[I.out]->as<float>() + i0;
     const float* res = dst;
@@ -353,18 +467,10 @@ void exec(const Ctx& c, const Prog& p, int64_t i0, int64_t n, int64_t row, float
         break;
       }
       case Ins::LoadGather: gather(c.in[I.ext]->data, fk.in_dtype[I.ext], I.g, i0, n, dst); break;
-      case Ins::LoadSplat:
-        // the register of a value is written only by the instruction defining it, so a splat
-        // filled earlier in this run on this thread is still intact
-        if (tags[I.dst] != c.run) {
-          const Buffer* b = c.in[I.ext];
-          std::fill_n(dst, fk.blk, b->dtype == DType::F32 ? b->as<float>()[0] : (b->as<uint8_t>()[0] ? 1.0f : 0.0f));
-          tags[I.dst] = c.run;
-        }
-        break;
       case Ins::LoadRow: { float v = sc[I.a]; for (int64_t i = 0; i < n; ++i) dst[i] = v; break; }
       case Ins::LoadGemm: res = c.gemm + i0; break;
       case Ins::Const: res = I.cblock->data(); break;
+      case Ins::Splat: res = c.sblock + static_cast<int64_t>(I.slot) * kBlock; break;
       case Ins::Iota: {
         const Gather& g = I.g;
         for (int64_t i = 0; i < n; ++i) {
@@ -382,6 +488,10 @@ void exec(const Ctx& c, const Prog& p, int64_t i0, int64_t n, int64_t row, float
       case Ins::Binary:
         if (I.b == -2) {  // f32 -> bool convert: v != 0
           for (int64_t i = 0; i < n; ++i) dst[i] = vp[I.a][i] != 0.0f ? 1.0f : 0.0f;
+        } else if (I.sb >= 0) {
+          c.ops.binary_s(I.op, dst, vp[I.a], c.sval[I.sb], false, n);
+        } else if (I.sa >= 0) {
+          c.ops.binary_s(I.op, dst, vp[I.b], c.sval[I.sa], true, n);
         } else {
           c.ops.binary(I.op, dst, vp[I.a], vp[I.b], n);
         }
@@ -405,7 +515,9 @@ void exec(const Ctx& c, const Prog& p, int64_t i0, int64_t n, int64_t row, float
       Buffer* o = c.out[I.out];
       int64_t at = p.scalar ? row : i0;
       if (o->dtype == DType::Bool) { uint8_t* q = o->as<uint8_t>() + at; for (int64_t i = 0; i < n; ++i) q[i] = res[i] != 0.0f; }
-      else if (o->as<float>() + at != res) std::memcpy(o->as<float>() + at, res, static_cast<size_t>(n) * 4);
+      else if (o->as<float>() + at == res) {}
+      else if (fk.nt_out && !p.scalar) c.ops.store_nt(o->as<float>() + at, res, n);
+      else std::memcpy(o->as<float>() + at, res, static_cast<size_t>(n) * 4);
     }
   }
 }
@@ -413,18 +525,13 @@ void exec(const Ctx& c, const Prog& p, int64_t i0, int64_t n, int64_t row, float
 struct Scratch {
   std::vector<float> regs, sc;
   std::vector<const float*> vp;
-  std::vector<uint64_t> tags;  // per value: the run whose splat its register holds
 };
-Scratch& scratch(int V) {
+Scratch& scratch(int V, int R) {
   thread_local Scratch s;
-  if (s.regs.size() < static_cast<size_t>(V) * kBlock) {
-    s.regs.resize(static_cast<size_t>(V) * kBlock);
-    std::fill(s.tags.begin(), s.tags.end(), 0);  // contents did not survive the move
-  }
-  if (s.sc.size() < static_cast<size_t>(V)) { s.sc.resize(V); s.vp.resize(V); s.tags.resize(V, 0); }
+  if (s.regs.size() < static_cast<size_t>(R) * kBlock) s.regs.resize(static_cast<size_t>(R) * kBlock);
+  if (s.sc.size() < static_cast<size_t>(V)) { s.sc.resize(V); s.vp.resize(V); }
   return s;
 }
-std::atomic<uint64_t> g_run{0};
 
 void store_scalar(const Ctx& c, int value, int64_t row, float v) {
   for (size_t o = 0; o < c.fk.out_value.size(); ++o)
@@ -447,25 +554,51 @@ void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& i
     else { gemm_scratch.resize(static_cast<size_t>(fk.N)); C = gemm_scratch.data(); }
     const float* A = in[fk.dot_a]->as<float>();
     const float* B = in[fk.dot_b]->as<float>();
+    float beta = 0.0f;
+    if (fk.prefill >= 0) {  // C = v, then C += A*B (fold_gemm_sum)
+      if (fk.prefill_gather) gather(in[fk.prefill]->data, DType::F32, fk.prefill_g, 0, fk.N, C);
+      else std::memcpy(C, in[fk.prefill]->data, static_cast<size_t>(fk.N) * 4);
+      beta = 1.0f;
+    }
     // tiled over the backend's pool, OpenBLAS single-threaded per tile (gemm.h says why)
-    host_sgemm(fk.ta, fk.tb, fk.gm, fk.gn, fk.gk, A, fk.ta ? fk.gm : fk.gk, B, fk.tb ? fk.gk : fk.gn, C, fk.gn);
+    host_sgemm(fk.ta, fk.tb, fk.gm, fk.gn, fk.gk, A, fk.ta ? fk.gm : fk.gk, B, fk.tb ? fk.gk : fk.gn, C, fk.gn, beta);
     gemm = C;
-    if (fk.dot_is_output) return;
+    if (fk.dot_is_output || fk.passes.empty()) return;
   }
-  Ctx c{fk, in, out, gemm, ops, ++g_run};
+  // the run's scalars: constants, and broadcast one-element inputs read once here
+  const size_t nslot = fk.slot_input.size();
+  float sval_small[16];
+  std::vector<float> sval_big;
+  float* sval = nslot <= 16 ? sval_small : (sval_big.resize(nslot), sval_big.data());
+  size_t nsplat = 0;
+  for (size_t i = 0; i < nslot; ++i) {
+    int e = fk.slot_input[i];
+    if (e < 0) { sval[i] = fk.slot_value[i]; continue; }
+    ++nsplat;
+    sval[i] = fk.in_dtype[e] == DType::F32 ? in[e]->as<float>()[0] : (in[e]->as<uint8_t>()[0] ? 1.0f : 0.0f);
+  }
+  std::vector<float> sblock;
+  if (nsplat) {  // blocks of splat values for the ops that read them as arrays (not binary_s)
+    const int64_t fill = std::min<int64_t>(kBlock, std::max(fk.N, fk.L));
+    sblock.resize(nslot * static_cast<size_t>(kBlock));
+    for (size_t i = 0; i < nslot; ++i)
+      if (fk.slot_input[i] >= 0) std::fill_n(sblock.data() + i * kBlock, fill, sval[i]);
+  }
+  Ctx c{fk, in, out, gemm, ops, sval, sblock.data()};
   const int threads = host_num_threads();
   if (fk.kind != Kernel::Row) {
     const Prog& p = fk.passes.back();
-    const int64_t kB = fk.blk;
-    int64_t blocks = (fk.N + kB - 1) / kB;
+    int64_t blocks = (fk.N + kBlock - 1) / kBlock;
     int64_t per = std::max<int64_t>(1, blocks / (threads * 4));
     int64_t tasks = (blocks + per - 1) / per;
+    if (fk.serial_epilogue) { per = blocks; tasks = 1; }  // one task runs inline on this thread
     parallel_for(tasks, [&](int64_t t) {
-      Scratch& s = scratch(fk.V);
+      Scratch& s = scratch(fk.V, fk.R);
       for (int64_t bl = t * per; bl < std::min(blocks, (t + 1) * per); ++bl) {
-        int64_t i0 = bl * kB, n = std::min(kB, fk.N - i0);
-        exec(c, p, i0, n, 0, s.regs.data(), s.sc.data(), s.vp.data(), s.tags.data(), nullptr);
+        int64_t i0 = bl * kBlock, n = std::min(kBlock, fk.N - i0);
+        exec(c, p, i0, n, 0, s.regs.data(), s.sc.data(), s.vp.data(), nullptr);
       }
+      if (fk.nt_out) _mm_sfence();  // streaming stores are weakly ordered: drain them on this thread
     });
     return;
   }
@@ -473,13 +606,13 @@ void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& i
   int64_t rows_per = std::max<int64_t>(1, std::min<int64_t>(M / (threads * 4) + 1, (1 << 16) / L + 1));
   int64_t tasks = (M + rows_per - 1) / rows_per;
   parallel_for(tasks, [&](int64_t t) {
-    Scratch& s = scratch(fk.V);
+    Scratch& s = scratch(fk.V, fk.R);
     for (int64_t r = t * rows_per; r < std::min(M, (t + 1) * rows_per); ++r) {
       for (const Prog& p : fk.passes) {
-        if (p.scalar) { exec(c, p, r, 1, r, s.regs.data(), s.sc.data(), s.vp.data(), s.tags.data(), nullptr); continue; }
+        if (p.scalar) { exec(c, p, r, 1, r, s.regs.data(), s.sc.data(), s.vp.data(), nullptr); continue; }
         double acc = p.rop == Op::ReduceSum ? 0.0 : p.rop == Op::ReduceProd ? 1.0 : p.rop == Op::ReduceMax ? -HUGE_VAL : HUGE_VAL;
-        for (int64_t c0 = 0; c0 < L; c0 += fk.blk)
-          exec(c, p, r * L + c0, std::min(fk.blk, L - c0), r, s.regs.data(), s.sc.data(), s.vp.data(), s.tags.data(), &acc);
+        for (int64_t c0 = 0; c0 < L; c0 += kBlock)
+          exec(c, p, r * L + c0, std::min(kBlock, L - c0), r, s.regs.data(), s.sc.data(), s.vp.data(), &acc);
         if (p.reduce >= 0) {
           float v = static_cast<float>(acc);
           s.sc[p.reduce] = v;

@@ -1,11 +1,13 @@
 // fused_ops.cpp - instantiates fused_ops_impl.inc for three instruction sets and picks one at
-// run time. CMakeLists.txt compiles this file alone with -O3 -fno-math-errno (sqrt/floor/... as
-// plain vector instructions; a `#pragma GCC optimize` did not reliably drop errno); no fast-math:
+// run time. CMakeLists.txt compiles this file alone with -O3 -fno-math-errno -fno-trapping-math
+// (sqrt/floor/... as plain vector instructions, selects if-converted so exp/log/tanh vectorize; a
+// `#pragma GCC optimize` did not reliably drop errno); no fast-math:
 // NaN and infinity semantics must match the reference interpreter.
 #include "backends/host/fused_ops.h"
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <immintrin.h>
 
 namespace jxla {
 
@@ -29,7 +31,7 @@ namespace isa_avx512 {
 
 namespace {
 #define JXLA_OPS_TABLE(ns, name) \
-  FusedOps{name, ns::k_unary, ns::k_binary, ns::k_select, ns::k_clamp, ns::k_sum, ns::k_maxmin}
+  FusedOps{name, ns::k_unary, ns::k_binary, ns::k_binary_s, ns::k_store_nt, ns::k_select, ns::k_clamp, ns::k_sum, ns::k_maxmin}
 
 FusedOps choose() {
   __builtin_cpu_init();

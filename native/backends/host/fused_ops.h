@@ -11,6 +11,10 @@ struct FusedOps {
   const char* isa;
   void (*unary)(Op op, float* d, const float* a, int64_t n);
   void (*binary)(Op op, float* d, const float* a, const float* b, int64_t n);
+  // op(a[i], s), or op(s, a[i]) when s_first: one operand is a scalar for the whole block
+  void (*binary_s)(Op op, float* d, const float* a, float s, bool s_first, int64_t n);
+  // streaming copy (non-temporal stores) into a 16-byte aligned d; the caller fences
+  void (*store_nt)(float* d, const float* a, int64_t n);
   void (*select)(float* d, const float* p, const float* a, const float* b, int64_t n);
   void (*clamp)(float* d, const float* x, const float* lo, const float* hi, int64_t n);
   double (*sum)(const float* a, int64_t n);

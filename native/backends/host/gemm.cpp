@@ -75,12 +75,14 @@ int64_t host_gemm_tiles(int64_t M, int64_t N, int64_t K, bool* split_rows) {
 }
 
 void host_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
-                int64_t ldb, float* C, int64_t ldc) {
+                int64_t ldb, float* C, int64_t ldc, float beta) {
+  // beta = 1: C was prefilled (a fused bias or residual, fused_kernel.cpp); each element of C
+  // belongs to exactly one tile, so the tiles accumulate onto disjoint prefilled values
   tiled(ta, tb, M, N, K, A, lda, B, ldb, C, ldc,
-        [](CBLAS_TRANSPOSE a, CBLAS_TRANSPOSE b, blasint m, blasint n, blasint k, const float* x, blasint lx, const float* y,
-           blasint ly, float* z, blasint lz) { cblas_sgemm(CblasRowMajor, a, b, m, n, k, 1.0f, x, lx, y, ly, 0.0f, z, lz); },
-        [](CBLAS_TRANSPOSE t, blasint rows, blasint cols, const float* m, blasint ld, const float* x, blasint incx, float* y) {
-          cblas_sgemv(CblasRowMajor, t, rows, cols, 1.0f, m, ld, x, incx, 0.0f, y, 1);
+        [beta](CBLAS_TRANSPOSE a, CBLAS_TRANSPOSE b, blasint m, blasint n, blasint k, const float* x, blasint lx, const float* y,
+               blasint ly, float* z, blasint lz) { cblas_sgemm(CblasRowMajor, a, b, m, n, k, 1.0f, x, lx, y, ly, beta, z, lz); },
+        [beta](CBLAS_TRANSPOSE t, blasint rows, blasint cols, const float* m, blasint ld, const float* x, blasint incx, float* y) {
+          cblas_sgemv(CblasRowMajor, t, rows, cols, 1.0f, m, ld, x, incx, beta, y, 1);
         });
 }
 

@@ -4,6 +4,7 @@ import dev.jxla.DType;
 import dev.jxla.Jxla;
 import dev.jxla.Rng;
 import dev.jxla.Tensor;
+import dev.jxla.internal.Native;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.openblas.global.openblas_nolapack;
@@ -26,9 +27,13 @@ import org.openjdk.jmh.annotations.TearDown;
  * <ul>
  *   <li>chain8*: x*y, +0.5, *2, relu, neg, abs, +1, sqrt on 16M f32, fused vs one kernel per op
  *       ({@code fused=false}) vs a plain fused Java loop (1 thread);
+ *   <li>triad*: the native STREAM triad a = b + s*c on 16M f32 (jxla_bench_stream_triad, the
+ *       engine's thread pool; normal and streaming stores). chain8 and the triad both read 2
+ *       arrays and write 1 of 16M f32 (192 MiB), so their time ratio is their bytes/s ratio;
  *   <li>gemm*: 1024^3 matmul through the engine vs raw OpenBLAS sgemm (same library);
  *   <li>gemmBiasRelu: matmul + bias + relu (one dot kernel with its epilogue);
- *   <li>mlp: forward pass, batch 256, 784-1024-1024-10, f32;
+ *   <li>mlp: forward pass, batch 256, 784-1024-1024-10, f32; mlpGemmOnly: just its three GEMMs
+ *       through raw OpenBLAS (the floor the engine's MLP can reach);
  *   <li>traceOp: cost of tracing one op (no sync); cachedStep100: trace + cached compile + run of
  *       a 100-op element-wise graph on 256 floats.
  * </ul>
@@ -47,6 +52,7 @@ public class FusionBench {
   Tensor a, b, bias;
   FloatPointer pa, pb, pc;
   Tensor in, w1, b1, w2, b2, w3, b3;
+  FloatPointer pin, pw1, pw2, pw3, ph1, ph2, pout;
   Tensor small;
 
   private static Tensor keep(Tensor t) {
@@ -79,6 +85,13 @@ public class FusionBench {
     b2 = keep(Tensor.randn(rng, DType.F32, 1024));
     w3 = keep(Tensor.randn(rng, DType.F32, 1024, 10).mul(Tensor.scalar(0.03f)));
     b3 = keep(Tensor.randn(rng, DType.F32, 10));
+    pin = new FloatPointer(in.toFloatArray());
+    pw1 = new FloatPointer(w1.toFloatArray());
+    pw2 = new FloatPointer(w2.toFloatArray());
+    pw3 = new FloatPointer(w3.toFloatArray());
+    ph1 = new FloatPointer(256L * 1024);
+    ph2 = new FloatPointer(256L * 1024);
+    pout = new FloatPointer(256L * 10);
     small = keep(Tensor.randn(rng, DType.F32, 256));
   }
 
@@ -118,6 +131,18 @@ public class FusionBench {
       o[i] = (float) Math.sqrt(v);
     }
     return o;
+  }
+
+  /** STREAM triad, normal stores: reads 2 and writes 1 array of 16M f32, like chain8. */
+  @Benchmark
+  public int triad() {
+    return Native.benchStreamTriad(N, 3f, false);
+  }
+
+  /** STREAM triad with non-temporal stores (no read-for-ownership of the output). */
+  @Benchmark
+  public int triadNontemporal() {
+    return Native.benchStreamTriad(N, 3f, true);
   }
 
   @Benchmark
@@ -196,5 +221,15 @@ public class FusionBench {
     long k = Jxla.lastKernelCount();
     h.close();
     return k;
+  }
+
+  /** The MLP's three GEMMs alone through raw OpenBLAS (no bias, no relu, no engine). */
+  @Benchmark
+  public FloatPointer mlpGemmOnly() {
+    final int rm = openblas_nolapack.CblasRowMajor, nt = openblas_nolapack.CblasNoTrans;
+    openblas_nolapack.cblas_sgemm(rm, nt, nt, 256, 1024, 784, 1f, pin, 784, pw1, 1024, 0f, ph1, 1024);
+    openblas_nolapack.cblas_sgemm(rm, nt, nt, 256, 1024, 1024, 1f, ph1, 1024, pw2, 1024, 0f, ph2, 1024);
+    openblas_nolapack.cblas_sgemm(rm, nt, nt, 256, 10, 1024, 1f, ph2, 1024, pw3, 10, 0f, pout, 10);
+    return pout;
   }
 }

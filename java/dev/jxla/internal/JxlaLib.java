@@ -200,4 +200,8 @@ public final class JxlaLib {
   public static native int jxla_function_create_on(@Cast("const jxla_tensor_t*") long[] params, int nparams,
       @Cast("const jxla_tensor_t*") long[] outputs, int nout, @Cast("jxla_device_t") long device,
       @Cast("jxla_function_t*") LongPointer out);
+
+  // ---- benchmark diagnostics (issue 3 target (a)); not part of the tensor API ----
+  public static native int jxla_bench_stream_triad(long n, float scalar, int flags, @Cast("double*") DoublePointer checksum,
+      @Cast("int32_t*") IntPointer vectorBits);
 }

@@ -437,4 +437,16 @@ public final class Native {
     check(JxlaLib.jxla_function_create_on(params, params.length, outputs, outputs.length, device, s.out));
     return s.out.get();
   }
+
+  // ---- benchmark diagnostics (issue 3 target (a)); not part of the tensor API ----
+  /**
+   * Runs the native STREAM triad a[i] = b[i] + scalar * c[i] once over n floats held by the
+   * library (allocated on the first call with this n; n = 0 frees them), on the engine's thread
+   * pool; {@code nontemporal} selects streaming stores. Returns the vector width used in bits.
+   */
+  public static int benchStreamTriad(long n, float scalar, boolean nontemporal) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_bench_stream_triad(n, scalar, nontemporal ? 1 : 0, null, s.iout));
+    return s.iout.get();
+  }
 }
