@@ -156,8 +156,10 @@ public class FusionBench {
 
   @Benchmark
   public FloatPointer gemmRawOpenBlas() {
+    rawThreads(true);
     openblas_nolapack.cblas_sgemm(openblas_nolapack.CblasRowMajor, openblas_nolapack.CblasNoTrans,
         openblas_nolapack.CblasNoTrans, 1024, 1024, 1024, 1f, pa, 1024, pb, 1024, 0f, pc, 1024);
+    rawThreads(false);
     return pc;
   }
 
@@ -227,9 +229,31 @@ public class FusionBench {
   @Benchmark
   public FloatPointer mlpGemmOnly() {
     final int rm = openblas_nolapack.CblasRowMajor, nt = openblas_nolapack.CblasNoTrans;
+    rawThreads(true);
     openblas_nolapack.cblas_sgemm(rm, nt, nt, 256, 1024, 784, 1f, pin, 784, pw1, 1024, 0f, ph1, 1024);
     openblas_nolapack.cblas_sgemm(rm, nt, nt, 256, 1024, 1024, 1f, ph1, 1024, pw2, 1024, 0f, ph2, 1024);
     openblas_nolapack.cblas_sgemm(rm, nt, nt, 256, 10, 1024, 1f, ph2, 1024, pw3, 10, 0f, pout, 10);
+    rawThreads(false);
     return pout;
+  }
+
+  /**
+   * The raw baselines get OpenBLAS's own threading with as many threads as the engine uses
+   * (JXLA_NUM_THREADS, default all cores). The engine runs OpenBLAS single-threaded on its own
+   * pool (native gemm.h) unless OPENBLAS_NUM_THREADS is set, and the thread count is global to
+   * the shared libopenblas, so it is set around each raw call and restored to 1 after.
+   */
+  private static void rawThreads(boolean raw) {
+    if (ENGINE_TILES) {
+      openblas_nolapack.openblas_set_num_threads(raw ? ENGINE_THREADS : 1);
+    }
+  }
+
+  private static final boolean ENGINE_TILES = System.getenv("OPENBLAS_NUM_THREADS") == null;
+  private static final int ENGINE_THREADS = engineThreads();
+
+  private static int engineThreads() {
+    String v = System.getenv("JXLA_NUM_THREADS");
+    return v != null ? Math.max(1, Integer.parseInt(v.trim())) : Runtime.getRuntime().availableProcessors();
   }
 }
