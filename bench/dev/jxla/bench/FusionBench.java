@@ -245,7 +245,7 @@ public class FusionBench {
    */
   private static void rawThreads(boolean raw) {
     if (ENGINE_TILES) {
-      openblas_nolapack.openblas_set_num_threads(raw ? ENGINE_THREADS : 1);
+      org.bytedeco.openblas.presets.openblas_nolapack.blas_set_num_threads(raw ? ENGINE_THREADS : 1);
     }
   }
 
