@@ -126,7 +126,33 @@ int64_t wrap_index(int64_t i, int64_t n) {
 void eval_elementwise(const Node& n, const std::vector<const Buffer*>& in, Buffer& out) {
   int64_t N = out.numel();
   const Op op = n.op;
-  switch (n.info().kind) {
+  const OpKind kind = n.info().kind;
+  // all-f32 unary/binary: the same double formulas as below (getf of f32 widens exactly, setf
+  // rounds once), without the per-element dtype dispatch: bit-identical, several times faster
+  // (the emulated TPU evaluates its element-wise ops here)
+  if (out.dtype == DType::F32 && (kind == OpKind::Unary || kind == OpKind::UnaryFloat || kind == OpKind::Binary)) {
+    bool f32 = true;
+    for (const Buffer* b : in) f32 = f32 && b->dtype == DType::F32;
+    if (f32) {
+      const float* a = in[0]->as<float>();
+      float* o = out.as<float>();
+      if (kind == OpKind::Binary) {
+        const float* b = in[1]->as<float>();
+        auto dbl = [](float v) { return static_cast<double>(v); };
+        switch (op) {  // binary_f's own formulas, with the switch hoisted out of the loop
+          case Op::Add: for (int64_t i = 0; i < N; ++i) o[i] = static_cast<float>(dbl(a[i]) + dbl(b[i])); break;
+          case Op::Sub: for (int64_t i = 0; i < N; ++i) o[i] = static_cast<float>(dbl(a[i]) - dbl(b[i])); break;
+          case Op::Mul: for (int64_t i = 0; i < N; ++i) o[i] = static_cast<float>(dbl(a[i]) * dbl(b[i])); break;
+          case Op::Div: for (int64_t i = 0; i < N; ++i) o[i] = static_cast<float>(dbl(a[i]) / dbl(b[i])); break;
+          default: for (int64_t i = 0; i < N; ++i) o[i] = static_cast<float>(binary_f(op, a[i], b[i]));
+        }
+      } else {
+        for (int64_t i = 0; i < N; ++i) o[i] = static_cast<float>(unary_f(op, a[i]));
+      }
+      return;
+    }
+  }
+  switch (kind) {
     case OpKind::Unary: case OpKind::UnaryFloat:
       if (is_float(in[0]->dtype)) for (int64_t i = 0; i < N; ++i) setf(out, i, unary_f(op, getf(*in[0], i)));
       else for (int64_t i = 0; i < N; ++i) seti(out, i, unary_i(op, geti(*in[0], i)));
@@ -325,13 +351,31 @@ BufferRef ref_eval(const Node& n, const std::vector<const Buffer*>& in, Device* 
       return outp;
     }
     case OpKind::Broadcast: {
+      // an odometer over the output's index with the input offset kept incrementally (stride 0
+      // on broadcast dimensions): the element order and values of the unravel/ravel form
+      // without a division per element
       auto dims = at.get_ints("broadcast", "dims");
       const Shape& xs = in[0]->shape;
-      std::vector<int64_t> oi(n.shape.size()), xi(xs.size());
+      const size_t r = n.shape.size();
+      std::vector<int64_t> st(r, 0), idx(r, 0);
+      int64_t xst = 1;
+      for (size_t d = xs.size(); d-- > 0;) {
+        if (xs[d] != 1) st[static_cast<size_t>(dims[d])] = xst;
+        xst *= xs[d];
+      }
+      int64_t off = 0;
+      const size_t es = static_cast<size_t>(dtype_size(out.dtype));
+      const char* src = static_cast<const char*>(in[0]->data);
+      char* dst = static_cast<char*>(out.data);
       for (int64_t i = 0; i < N; ++i) {
-        unravel(i, n.shape, oi.data());
-        for (size_t d = 0; d < xs.size(); ++d) xi[d] = xs[d] == 1 ? 0 : oi[dims[d]];
-        copy_elem(*in[0], ravel(xi.data(), xs), out, i);
+        if (es == 4) std::memcpy(dst + static_cast<size_t>(i) * 4, src + static_cast<size_t>(off) * 4, 4);  // inlined
+        else std::memcpy(dst + static_cast<size_t>(i) * es, src + static_cast<size_t>(off) * es, es);
+        for (size_t d = r; d-- > 0;) {
+          off += st[d];
+          if (++idx[d] < n.shape[d]) break;
+          off -= st[d] * n.shape[d];
+          idx[d] = 0;
+        }
       }
       return outp;
     }
