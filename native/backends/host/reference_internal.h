@@ -11,4 +11,12 @@ void ref_pool2d(const Node& n, const Buffer& x, Buffer& out);
 // Copies x permuted by perm (out dim i = x dim perm[i]) into a new buffer of x's dtype.
 BufferRef permute_buffer(const Buffer& x, const std::vector<int64_t>& perm);
 
+// A dot_general as a batched matmul: the lhs permuted by lp is [B, M, K], the rhs permuted by
+// rp is [B, K, N] (batch dims, then free dims, then contracting dims in attribute order).
+struct DotLayout {
+  int64_t B = 1, M = 1, K = 1, N = 1;
+  std::vector<int64_t> lp, rp;
+};
+DotLayout dot_layout(const Node& n, const Shape& l, const Shape& r);
+
 }  // namespace jxla

@@ -30,27 +30,36 @@ BufferRef permute_buffer(const Buffer& x, const std::vector<int64_t>& perm) {
   return o;
 }
 
-void ref_dot(const Node& n, const Buffer& l, const Buffer& r, Buffer& out) {
+DotLayout dot_layout(const Node& n, const Shape& l, const Shape& r) {
   const Attrs& at = n.attrs;
   auto lc = at.get_ints("dot_general", "lhs_contract"), rc = at.get_ints("dot_general", "rhs_contract");
-  auto lb = at.get_ints("dot_general", "lhs_batch"), rb = at.get_ints("dot_general", "rhs_batch");
+  auto lb = at.get_ints_or("lhs_batch", {}), rb = at.get_ints_or("rhs_batch", {});
   auto free_dims = [](size_t rank, const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
     std::vector<bool> used(rank, false);
     for (auto d : a) used[d] = true;
     for (auto d : b) used[d] = true;
     std::vector<int64_t> f;
-    for (size_t d = 0; d < rank; ++d) if (!used[d]) f.push_back(d);
+    for (size_t d = 0; d < rank; ++d) if (!used[d]) f.push_back(static_cast<int64_t>(d));
     return f;
   };
-  auto lf = free_dims(l.shape.size(), lb, lc), rf = free_dims(r.shape.size(), rb, rc);
-  int64_t B = 1, M = 1, K = 1, N = 1;
-  for (auto d : lb) B *= l.shape[d];
-  for (auto d : lf) M *= l.shape[d];
-  for (auto d : lc) K *= l.shape[d];
-  for (auto d : rf) N *= r.shape[d];
-  std::vector<int64_t> lp = lb, rp = rb;
-  lp.insert(lp.end(), lf.begin(), lf.end()); lp.insert(lp.end(), lc.begin(), lc.end());  // [B, M, K]
-  rp.insert(rp.end(), rc.begin(), rc.end()); rp.insert(rp.end(), rf.begin(), rf.end());  // [B, K, N]
+  auto lf = free_dims(l.size(), lb, lc), rf = free_dims(r.size(), rb, rc);
+  DotLayout d;
+  for (auto i : lb) d.B *= l[i];
+  for (auto i : lf) d.M *= l[i];
+  for (auto i : lc) d.K *= l[i];
+  for (auto i : rf) d.N *= r[i];
+  d.lp = lb;
+  d.rp = rb;
+  d.lp.insert(d.lp.end(), lf.begin(), lf.end()); d.lp.insert(d.lp.end(), lc.begin(), lc.end());  // [B, M, K]
+  d.rp.insert(d.rp.end(), rc.begin(), rc.end()); d.rp.insert(d.rp.end(), rf.begin(), rf.end());  // [B, K, N]
+  return d;
+}
+
+void ref_dot(const Node& n, const Buffer& l, const Buffer& r, Buffer& out) {
+  const DotLayout dl = dot_layout(n, l.shape, r.shape);
+  const int64_t B = dl.B, M = dl.M, K = dl.K, N = dl.N;
+  const std::vector<int64_t>& lp = dl.lp;
+  const std::vector<int64_t>& rp = dl.rp;
   BufferRef L = permute_buffer(l, lp), R = permute_buffer(r, rp);
   if (out.numel() == 0) return;
   if (l.dtype == DType::F32) {

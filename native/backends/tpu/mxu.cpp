@@ -173,26 +173,10 @@ void run_matmul(DType dt, const float* a, const float* w, float* c, int64_t B, i
 }  // namespace
 
 void mxu_dot(const Node& n, const Buffer& l, const Buffer& r, Buffer& out, int precision) {
-  const Attrs& at = n.attrs;
-  auto lc = at.get_ints("dot_general", "lhs_contract"), rc = at.get_ints("dot_general", "rhs_contract");
-  auto lb = at.get_ints_or("lhs_batch", {}), rb = at.get_ints_or("rhs_batch", {});
-  auto free_dims = [](size_t rank, const std::vector<int64_t>& x, const std::vector<int64_t>& y) {
-    std::vector<bool> used(rank, false);
-    for (auto d : x) used[d] = true;
-    for (auto d : y) used[d] = true;
-    std::vector<int64_t> f;
-    for (size_t d = 0; d < rank; ++d) if (!used[d]) f.push_back(static_cast<int64_t>(d));
-    return f;
-  };
-  auto lf = free_dims(l.shape.size(), lb, lc), rf = free_dims(r.shape.size(), rb, rc);
-  int64_t B = 1, M = 1, K = 1, N = 1;
-  for (auto d : lb) B *= l.shape[d];
-  for (auto d : lf) M *= l.shape[d];
-  for (auto d : lc) K *= l.shape[d];
-  for (auto d : rf) N *= r.shape[d];
-  std::vector<int64_t> lp = lb, rp = rb;
-  lp.insert(lp.end(), lf.begin(), lf.end()); lp.insert(lp.end(), lc.begin(), lc.end());
-  rp.insert(rp.end(), rc.begin(), rc.end()); rp.insert(rp.end(), rf.begin(), rf.end());
+  const DotLayout dl = dot_layout(n, l.shape, r.shape);  // the reference's [B,M,K] x [B,K,N] view
+  const int64_t B = dl.B, M = dl.M, K = dl.K, N = dl.N;
+  const std::vector<int64_t>& lp = dl.lp;
+  const std::vector<int64_t>& rp = dl.rp;
   // f32 operands already in [B, M, K] / [B, K, N] order are read in place, and an f32 result
   // is written in place: no copies around the (fast) MXU kernel
   std::vector<float> a, w, c;
