@@ -1,8 +1,12 @@
 package dev.jxla.bench;
 
+import dev.jxla.CompiledFunction;
 import dev.jxla.Jxla;
 import dev.jxla.Tensor;
 import dev.jxla.internal.JxlaLib;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -21,7 +25,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * The cost of tracing, in ns: one JNI call into the engine (the floor), one traced op on small
  * tensors (a JNI call, shape inference, a hash-consed node and a Java handle; the result is
  * closed again), and a 100-op chain traced alone vs traced then synced as one cached step
- * (capture + fingerprint + cache hit + reference execution of 100 tiny kernels).
+ * (capture + fingerprint + cache hit + execution), and the cached-step dispatch of the same 100-op
+ * graph compiled once with {@link Jxla#compile} (JAX's jit model: no tracing per call), called
+ * with tensors and with direct buffers.
  *
  * <p>Run: {@code mvn -q -Pbench -DskipTests package exec:exec -Djmh.args="TraceBench -f 1 -wi 3 -i 5"}.
  */
@@ -37,6 +43,11 @@ public class TraceBench {
 
   private Tensor x;
   private Tensor y;
+  private CompiledFunction compiled;
+  private CompiledFunction compiledBuffers;
+  private FloatBuffer in;
+  private FloatBuffer out;
+  private long[] shape;
 
   @Setup(Level.Trial)
   public void setUp() {
@@ -49,10 +60,20 @@ public class TraceBench {
     x = Tensor.of(a, n);
     y = Tensor.of(b, n);
     chainStep();  // compile the 100-op step once: the benchmark measures cache hits
+    compiled = Jxla.compile(args -> new Tensor[] {chain100(args[0], args[1])});
+    shape = new long[] {n};
+    in = ByteBuffer.allocateDirect(4 * n).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    out = ByteBuffer.allocateDirect(4 * n).order(ByteOrder.nativeOrder()).asFloatBuffer();
+    in.put(a).flip();
+    compiled.call(x, y)[0].close();
+    compiledBuffers = Jxla.compile(args -> new Tensor[] {chain100(args[0], y)});  // y: a captured constant
+    compiledBuffers.call(in, shape, out);
   }
 
   @TearDown(Level.Trial)
   public void tearDown() {
+    compiled.close();
+    compiledBuffers.close();
     x.close();
     y.close();
   }
@@ -88,12 +109,40 @@ public class TraceBench {
     return chainStep();
   }
 
+  /** The cached 100-op step as a compiled function: dispatch + execution, no tracing. */
+  @Benchmark
+  public float compiled100Tensors() {
+    Tensor r = compiled.call(x, y)[0];
+    float[] v = r.toFloatArray();
+    r.close();
+    return v[0];
+  }
+
+  /** The same step on direct buffers (y captured as a constant): input copied in, output out. */
+  @Benchmark
+  public float compiled100Buffers() {
+    compiledBuffers.call(in, shape, out);
+    return out.get(0);
+  }
+
   private float chainStep() {
     Tensor z = trace100();
     Jxla.sync();
     float[] v = z.toFloatArray();
     z.close();
     return v[0];
+  }
+
+  private static Tensor chain100(Tensor a, Tensor b) {
+    Tensor z = a;
+    for (int i = 0; i < 100; i++) {
+      Tensor next = (i & 1) == 0 ? z.add(b) : z.mul(b);
+      if (z != a) {
+        z.close();
+      }
+      z = next;
+    }
+    return z;
   }
 
   private Tensor trace100() {
