@@ -113,7 +113,12 @@ int main() {
   const bool avx2 = sgemm_avx2_available();
   std::printf("sgemm_avx2 available: %s\n", avx2 ? "yes" : "no (only the OpenBLAS fallback is tested)");
   CHECK_EQ(host_sgemm_uses_openblas(), !avx2 || std::getenv("JXLA_GEMM") != nullptr);
-  const int64_t kc = sgemm_avx2_kc();
+  // K blocks: equal depths, multiples of 8, at most 256 (so K = 257 and 517 cross blocks)
+  CHECK_EQ(sgemm_avx2_kc(256), 256);
+  CHECK_EQ(sgemm_avx2_kc(257), 136);
+  CHECK_EQ(sgemm_avx2_kc(784), 200);
+  CHECK_EQ(sgemm_avx2_kc(3), 8);
+  const int64_t kc = 256;
 
   // 1. every edge shape 1..20 x 1..20 (all micro-tile remainders of 6 and 16) for K = 1, 7, 17,
   //    all transposes, beta 0 and 1, contiguous and strided
@@ -135,6 +140,7 @@ int main() {
       big.push_back({ta, tb, 7, 3090, 40, 2, 0.0f});
       big.push_back({ta, tb, 6, 16, 3000, 1, 0.0f});
       big.push_back({ta, tb, 64, 96, 64, 0, 0.0f});
+      big.push_back({ta, tb, 151, 150, 300, 3, 1.0f});  // N > 128: A packed (not read in place)
     }
 
   if (avx2) {
@@ -152,7 +158,23 @@ int main() {
   }
 
   // 3. host_sgemm (tiled over 3 threads) meets the bound, and gives exactly the bits of one
-  //    untiled sgemm_avx2 call and of many concurrent callers (the pool busy: tiles inline)
+  //    untiled sgemm_avx2 call and of many concurrent callers (the pool busy: tiles inline).
+  //    256 x 300 splits into 112-column tiles, which read A in place, while the untiled call
+  //    packs A: the same bits from both paths.
+  bool rows = true;
+  int64_t step = 0;
+  CHECK_EQ(host_sgemm_tiles(false, 256, 1024, 784, &rows, &step), 8);  // narrow column tiles
+  CHECK(!rows);
+  CHECK_EQ(step, 128);
+  CHECK_EQ(host_sgemm_tiles(false, 256, 300, 200, &rows, &step), 3);
+  CHECK_EQ(step, 112);
+  CHECK_EQ(host_sgemm_tiles(true, 256, 1024, 784, &rows, &step), 3);  // A packed: one tile per thread
+  CHECK(!rows);
+  CHECK_EQ(step, 384);
+  CHECK_EQ(host_sgemm_tiles(false, 300, 40, 500, &rows, &step), 3);  // too few columns: rows
+  CHECK(rows);
+  CHECK_EQ(step, 112);
+  CHECK_EQ(host_sgemm_tiles(false, 20, 20, 20, &rows, &step), 1);  // too little work
   std::vector<Case> tiled;
   for (bool ta : {false, true})
     for (bool tb : {false, true}) {

@@ -115,17 +115,37 @@ void host_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* 
   // summation order does not depend on the block it is in (sgemm_avx2.h), so any tiling gives
   // the same bits
   bool rows = true;
-  const int64_t tiles = host_gemm_tiles(M, N, K, &rows);
+  int64_t step = 0;
+  const int64_t tiles = host_sgemm_tiles(ta, M, N, K, &rows, &step);
   if (tiles <= 1) {
     sgemm_avx2(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, beta);
     return;
   }
-  const int64_t dim = rows ? M : N, step = round_up((dim + tiles - 1) / tiles, rows ? 16 : 64);
-  parallel_for((dim + step - 1) / step, [&](int64_t t) {
+  const int64_t dim = rows ? M : N;
+  parallel_for(tiles, [&](int64_t t) {
     const int64_t s = t * step, n = std::min(dim, s + step) - s;
     if (rows) sgemm_avx2(ta, tb, n, N, K, ta ? A + s : A + s * lda, lda, B, ldb, C + s * ldc, ldc, beta);
     else sgemm_avx2(ta, tb, M, n, K, A, lda, tb ? B + s * ldb : B + s, ldb, C + s, ldc, beta);
   });
+}
+
+int64_t host_sgemm_tiles(bool ta, int64_t M, int64_t N, int64_t K, bool* split_rows, int64_t* step) {
+  // Column tiles at most sgemm_avx2_direct_n() wide: sgemm_avx2 then reads A in place (no tile
+  // re-packs A) and each tile packs only its own columns of B, so many small tiles cost no extra
+  // packing and the pool's dynamic hand-out balances them (a preempted thread just takes fewer).
+  // Otherwise (A transposed, or too few columns) the old rule: one tile per thread.
+  const int64_t threads = host_num_threads(), w = sgemm_avx2_direct_n();
+  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  const int64_t narrow = (N + w - 1) / w;
+  if (threads > 1 && !ta && narrow >= threads && flops >= kMinFlops) {
+    *split_rows = false;
+    *step = round_up((N + narrow - 1) / narrow, 16);
+    return (N + *step - 1) / *step;
+  }
+  const int64_t tiles = host_gemm_tiles(M, N, K, split_rows);
+  const int64_t dim = *split_rows ? M : N;
+  *step = round_up((dim + tiles - 1) / tiles, *split_rows ? 16 : 64);
+  return (dim + *step - 1) / *step;
 }
 
 void host_dgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* A, int64_t lda, const double* B,

@@ -33,6 +33,9 @@ void host_dgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double*
 // OpenBLAS's GEMV.
 void host_sgemm_force_openblas(bool on);
 bool host_sgemm_uses_openblas();
+// Tiles of the sgemm_avx2 path: count, direction and width (rows or columns of C per tile, the
+// last tile takes the rest). Exposed for tests.
+int64_t host_sgemm_tiles(bool ta, int64_t M, int64_t N, int64_t K, bool* split_rows, int64_t* step);
 // Tiles a GEMM of that shape is split into (1: one OpenBLAS call). Exposed for tests.
 int64_t host_gemm_tiles(int64_t M, int64_t N, int64_t K, bool* split_rows);
 

@@ -18,8 +18,9 @@ namespace jxla {
 
 namespace {
 constexpr int64_t kMR = 6, kNR = 16;
-constexpr int64_t kKC = 256;   // B micro-panel KC x 16 x 4 B = 16 KB: half of L1d (32 KB)
+constexpr int64_t kKC = 256;   // max K block: B micro-panel 256 x 16 x 4 B = 16 KB, half of L1d (32 KB)
 constexpr int64_t kMC = 144;   // A block 144 x 256 x 4 B = 144 KB of the 512 KB L2
+constexpr int64_t kDirectN = 8 * kNR;  // up to 8 B micro-panels: A read in place (see sgemm_avx2)
 constexpr int64_t kNC = 3072;  // B block 256 x 3072 x 4 B = 3 MB: a fraction of the 32 MB L3
 
 // Grow-only 64-byte aligned scratch, one per thread (pool workers are immortal; a Java thread's
@@ -135,10 +136,26 @@ __attribute__((target("avx2"))) void pack_b(bool tb, const float* B, int64_t ldb
   }
 }
 
-// The 6x16 micro-kernel: acc = sum_k pa[k] (x) pb[k] in k order (12 ymm accumulators, one FMA
-// chain per element), then c = acc (overwrite) or c = c + acc.
-__attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, const float* pa, const float* pb, float* c,
-                                                       int64_t ldc, bool overwrite) {
+// Where the micro-kernel reads op(A)[row i, depth k]: a packed micro-panel (6 values per k), or
+// straight from A stored M x K (6 row offsets, 1 value per k) when packing would not pay.
+struct PackedA {
+  const float* p;
+  const float* at(int i) const { return p + i; }
+  void next() { p += kMR; }
+};
+struct RowsA {
+  const float* p;
+  int64_t off[kMR];  // element offsets of the 6 rows from p (edge rows repeat the last real row)
+  const float* at(int i) const { return p + off[i]; }
+  void next() { p += 1; }
+};
+
+// The 6x16 micro-kernel: acc = sum_k a[k] (x) pb[k] in k order (12 ymm accumulators, one FMA
+// chain per element), then c = acc (overwrite) or c = c + acc. The A source only changes where
+// the same values are loaded from, never the arithmetic.
+template <typename ASrc>
+__attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, ASrc a_src, const float* pb, float* c, int64_t ldc,
+                                                       bool overwrite) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
@@ -146,25 +163,25 @@ __attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, const float* pa
 #pragma GCC unroll 4
   for (int64_t k = 0; k < kc; ++k) {
     const __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
-    __m256 a = _mm256_broadcast_ss(pa + 0);
+    __m256 a = _mm256_broadcast_ss(a_src.at(0));
     c00 = _mm256_fmadd_ps(a, b0, c00);
     c01 = _mm256_fmadd_ps(a, b1, c01);
-    a = _mm256_broadcast_ss(pa + 1);
+    a = _mm256_broadcast_ss(a_src.at(1));
     c10 = _mm256_fmadd_ps(a, b0, c10);
     c11 = _mm256_fmadd_ps(a, b1, c11);
-    a = _mm256_broadcast_ss(pa + 2);
+    a = _mm256_broadcast_ss(a_src.at(2));
     c20 = _mm256_fmadd_ps(a, b0, c20);
     c21 = _mm256_fmadd_ps(a, b1, c21);
-    a = _mm256_broadcast_ss(pa + 3);
+    a = _mm256_broadcast_ss(a_src.at(3));
     c30 = _mm256_fmadd_ps(a, b0, c30);
     c31 = _mm256_fmadd_ps(a, b1, c31);
-    a = _mm256_broadcast_ss(pa + 4);
+    a = _mm256_broadcast_ss(a_src.at(4));
     c40 = _mm256_fmadd_ps(a, b0, c40);
     c41 = _mm256_fmadd_ps(a, b1, c41);
-    a = _mm256_broadcast_ss(pa + 5);
+    a = _mm256_broadcast_ss(a_src.at(5));
     c50 = _mm256_fmadd_ps(a, b0, c50);
     c51 = _mm256_fmadd_ps(a, b1, c51);
-    pa += kMR;
+    a_src.next();
     pb += kNR;
   }
   const __m256 acc[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
@@ -180,23 +197,30 @@ __attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, const float* pa
   }
 }
 
-// One packed A block (mc x kc) times one packed B block (kc x nc) into C.
-void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const float* pb, float* C, int64_t ldc,
-                  bool overwrite) {
+// One block of op(A) (mc x kc: packed panels when pa, else A stored M x K read in place from a,
+// lda) times one packed B block (kc x nc) into C.
+void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const float* a, int64_t lda, const float* pb,
+                  float* C, int64_t ldc, bool overwrite) {
   alignas(64) float tile[kMR * kNR];
   for (int64_t jr = 0; jr < nc; jr += kNR) {
     const int64_t nr = std::min(kNR, nc - jr);
     const float* b = pb + jr * kc;
     for (int64_t ir = 0; ir < mc; ir += kMR) {
       const int64_t mr = std::min(kMR, mc - ir);
-      const float* a = pa + ir * kc;
       float* c = C + ir * ldc + jr;
-      if (mr == kMR && nr == kNR) {
-        kernel_6x16(kc, a, b, c, ldc, overwrite);
-        continue;
+      const bool full = mr == kMR && nr == kNR;
+      // edge tile: the same kernel into scratch, then the same single add per element
+      float* out = full ? c : tile;
+      const int64_t ldo = full ? ldc : kNR;
+      const bool ow = full ? overwrite : true;
+      if (pa) {
+        kernel_6x16(kc, PackedA{pa + ir * kc}, b, out, ldo, ow);
+      } else {
+        RowsA src{a + ir * lda, {}};
+        for (int64_t i = 0; i < kMR; ++i) src.off[i] = std::min(i, mr - 1) * lda;
+        kernel_6x16(kc, src, b, out, ldo, ow);
       }
-      // edge tile: same kernel into scratch, then the same single add per element
-      kernel_6x16(kc, a, b, tile, kNR, true);
+      if (full) continue;
       for (int64_t i = 0; i < mr; ++i)
         for (int64_t j = 0; j < nr; ++j) c[i * ldc + j] = overwrite ? tile[i * kNR + j] : c[i * ldc + j] + tile[i * kNR + j];
     }
@@ -209,7 +233,14 @@ bool sgemm_avx2_available() {
   return ok;
 }
 
-int64_t sgemm_avx2_kc() { return kKC; }
+int64_t sgemm_avx2_direct_n() { return kDirectN; }
+
+int64_t sgemm_avx2_kc(int64_t K) {
+  // equal blocks (784 = 4 x 196 rather than 3 x 256 + 16: a 16-deep block pays a full C update
+  // for little work), rounded up to 8 for the 8 x 8 transposes of the packing
+  const int64_t blocks = (K + kKC - 1) / kKC, kc = (K + blocks - 1) / blocks;
+  return std::max<int64_t>(8, (kc + 7) / 8 * 8);
+}
 
 void sgemm_avx2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                 int64_t ldb, float* C, int64_t ldc, float beta) {
@@ -219,19 +250,26 @@ void sgemm_avx2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* 
       for (int64_t i = 0; i < M; ++i) std::fill_n(C + i * ldc, N, 0.0f);
     return;
   }
-  const int64_t ncap = std::min(N, kNC), mcap = std::min(M, kMC), kcap = std::min(K, kKC);
+  const int64_t ncap = std::min(N, kNC), mcap = std::min(M, kMC), kblk = sgemm_avx2_kc(K), kcap = std::min(K, kblk);
   float* pb = tl_b.get(static_cast<size_t>((ncap + kNR - 1) / kNR * kNR * kcap));
   float* pa = tl_a.get(static_cast<size_t>((mcap + kMR - 1) / kMR * kMR * kcap));
+  // few B micro-panels: each packed A value would be read only once or twice, so the kernel
+  // reads A (stored M x K) in place instead of paying a packing pass
+  const bool direct_a = !ta && N <= kDirectN;
   for (int64_t jc = 0; jc < N; jc += kNC) {
     const int64_t nc = std::min(kNC, N - jc);
-    for (int64_t pc = 0; pc < K; pc += kKC) {
-      const int64_t kc = std::min(kKC, K - pc);
+    for (int64_t pc = 0; pc < K; pc += kblk) {
+      const int64_t kc = std::min(kblk, K - pc);
       const bool overwrite = pc == 0 && beta == 0.0f;
       pack_b(tb, B, ldb, pc, kc, jc, nc, pb);
       for (int64_t ic = 0; ic < M; ic += kMC) {
         const int64_t mc = std::min(kMC, M - ic);
-        pack_a(ta, A, lda, ic, mc, pc, kc, pa);
-        macro_kernel(mc, nc, kc, pa, pb, C + ic * ldc + jc, ldc, overwrite);
+        if (direct_a) {
+          macro_kernel(mc, nc, kc, nullptr, A + ic * lda + pc, lda, pb, C + ic * ldc + jc, ldc, overwrite);
+        } else {
+          pack_a(ta, A, lda, ic, mc, pc, kc, pa);
+          macro_kernel(mc, nc, kc, pa, nullptr, 0, pb, C + ic * ldc + jc, ldc, overwrite);
+        }
       }
     }
   }

@@ -4,7 +4,7 @@
 // Invariants:
 //  - C = op(A) . op(B) + beta C, row-major, alpha 1, beta 0 or 1, any lda/ldb/ldc >= the row
 //    length, ta/tb as in gemm.h. C may not alias A or B.
-//  - Summation order of every element of C depends only on K (the KC blocking): within a KC
+//  - Summation order of every element of C depends only on K (the K blocking, sgemm_avx2_kc): within a KC
 //    block the products are accumulated in k order by one FMA chain starting from 0, then the
 //    block sum is added to C (the first block overwrites C when beta = 0). The position of the
 //    element in the tile, the tile split and the thread count never change it, so results are
@@ -24,7 +24,12 @@ bool sgemm_avx2_available();
 void sgemm_avx2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                 int64_t ldb, float* C, int64_t ldc, float beta);
 
-// The K blocking (exposed so tests can build shapes that cross block boundaries).
-int64_t sgemm_avx2_kc();
+// Widest op(B) (columns) for which A stored M x K (ta false) is read in place rather than
+// packed: few B micro-panels reuse each packed A value too rarely to repay the packing pass.
+int64_t sgemm_avx2_direct_n();
+
+// Depth of the K blocks for this K (the last block may be shallower): K is cut into
+// ceil(K / 256) nearly equal blocks, a multiple of 8 deep. Depends on K only.
+int64_t sgemm_avx2_kc(int64_t K);
 
 }  // namespace jxla
