@@ -119,12 +119,14 @@ __attribute__((target("avx2"))) void pack_b(bool tb, const float* B, int64_t ldb
       }
       continue;
     }
-    // B stored N x K: 16 row streams, transposed in 8 x 8 blocks
+    // B stored N x K: 16 row streams, transposed in 8 x 8 blocks. One half-panel (8 rows) over
+    // all of kc, then the other: with ldb a multiple of 1 KB the rows' lines fall in one L1 set
+    // (8 ways), so 8 rows at a time keep each line cached between its two 8-float reads.
     const float* src = B + (j0 + jr) * ldb + p0;
     int64_t k = 0;
     if (nr == kNR) {
-      for (; k + 8 <= kc; k += 8)
-        for (int h = 0; h < 2; ++h) {
+      for (int h = 0; h < 2; ++h)
+        for (k = 0; k + 8 <= kc; k += 8) {
           __m256 r[8];
           for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(src + (h * 8 + j) * ldb + k);
           transpose8(r);
