@@ -8,11 +8,13 @@
 // zeros, the kernel then writes a partial tile to a 6x16 scratch tile and only the valid part
 // is added to C. The padded products are exact zeros added to a separate lane, so an element's
 // arithmetic is the same whether it sits in a full or an edge tile.
+// Narrow products (N <= 128, A stored M x K) skip the A packing: the kernel reads A in place.
 #include "backends/host/sgemm_avx2.h"
 #include <immintrin.h>
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 
 namespace jxla {
 
@@ -254,10 +256,10 @@ void sgemm_avx2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* 
   }
   const int64_t ncap = std::min(N, kNC), mcap = std::min(M, kMC), kblk = sgemm_avx2_kc(K), kcap = std::min(K, kblk);
   float* pb = tl_b.get(static_cast<size_t>((ncap + kNR - 1) / kNR * kNR * kcap));
-  float* pa = tl_a.get(static_cast<size_t>((mcap + kMR - 1) / kMR * kMR * kcap));
-  // few B micro-panels: each packed A value would be read only once or twice, so the kernel
+  // few B micro-panels: each packed A value would be reused only a few times, so the kernel
   // reads A (stored M x K) in place instead of paying a packing pass
   const bool direct_a = !ta && N <= kDirectN;
+  float* pa = direct_a ? nullptr : tl_a.get(static_cast<size_t>((mcap + kMR - 1) / kMR * kMR * kcap));
   for (int64_t jc = 0; jc < N; jc += kNC) {
     const int64_t nc = std::min(kNC, N - jc);
     for (int64_t pc = 0; pc < K; pc += kblk) {
