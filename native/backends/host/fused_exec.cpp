@@ -130,7 +130,7 @@ class FusedExecutable final : public Executable {
 }  // namespace
 
 std::shared_ptr<Executable> compile_host_fused(Graph g, Device* dev) {
-  // GEMM threading: gemm.h (OpenBLAS single-threaded, tiled over the JXLA_NUM_THREADS pool)
+  // GEMM threading: gemm.h (own AVX2 GEMM or OpenBLAS per tile, tiled over the JXLA_NUM_THREADS pool)
   CompileContext ctx;
   ctx.fusion_enabled = fusion_enabled();
   run_pipeline(g, ctx);

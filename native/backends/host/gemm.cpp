@@ -7,8 +7,11 @@
 #include "backends/host/gemm.h"
 #include <cblas.h>
 #include <algorithm>
+#include <atomic>
+#include <cstring>
 #include <cstdlib>
 #include <mutex>
+#include "backends/host/sgemm_avx2.h"
 #include "backends/host/thread_pool.h"
 
 namespace jxla {
@@ -74,8 +77,18 @@ int64_t host_gemm_tiles(int64_t M, int64_t N, int64_t K, bool* split_rows) {
   return std::max<int64_t>(1, std::min<int64_t>({static_cast<int64_t>(host_num_threads()), by_work, by_dim}));
 }
 
-void host_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
-                int64_t ldb, float* C, int64_t ldc, float beta) {
+namespace {
+// JXLA_GEMM=openblas (read once) or a CPU without AVX2+FMA: every f32 GEMM goes to OpenBLAS.
+std::atomic<bool>& force_openblas() {
+  static std::atomic<bool> f{[] {
+    const char* v = std::getenv("JXLA_GEMM");
+    return (v && std::strcmp(v, "openblas") == 0) || !sgemm_avx2_available();
+  }()};
+  return f;
+}
+
+void openblas_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                    int64_t ldb, float* C, int64_t ldc, float beta) {
   // beta = 1: C was prefilled (a fused bias or residual, fused_kernel.cpp); each element of C
   // belongs to exactly one tile, so the tiles accumulate onto disjoint prefilled values
   tiled(ta, tb, M, N, K, A, lda, B, ldb, C, ldc,
@@ -84,6 +97,55 @@ void host_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* 
         [beta](CBLAS_TRANSPOSE t, blasint rows, blasint cols, const float* m, blasint ld, const float* x, blasint incx, float* y) {
           cblas_sgemv(CblasRowMajor, t, rows, cols, 1.0f, m, ld, x, incx, beta, y, 1);
         });
+}
+}  // namespace
+
+void host_sgemm_force_openblas(bool on) { force_openblas() = on || !sgemm_avx2_available(); }
+bool host_sgemm_uses_openblas() { return force_openblas().load(); }
+
+void host_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                int64_t ldb, float* C, int64_t ldc, float beta) {
+  // one row or one column is a memory-bound GEMV (2 flops per matrix element read): OpenBLAS's
+  // GEMV streams the matrix once, a packed GEMM would copy it first
+  if (force_openblas().load(std::memory_order_relaxed) || M == 1 || N == 1) {
+    openblas_sgemm(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, beta);
+    return;
+  }
+  // sgemm_avx2 per tile: the tiles are disjoint blocks of C over the full K, and an element's
+  // summation order does not depend on the block it is in (sgemm_avx2.h), so any tiling gives
+  // the same bits
+  bool rows = true;
+  int64_t step = 0;
+  const int64_t tiles = host_sgemm_tiles(ta, M, N, K, &rows, &step);
+  if (tiles <= 1) {
+    sgemm_avx2(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, beta);
+    return;
+  }
+  const int64_t dim = rows ? M : N;
+  parallel_for(tiles, [&](int64_t t) {
+    const int64_t s = t * step, n = std::min(dim, s + step) - s;
+    if (rows) sgemm_avx2(ta, tb, n, N, K, ta ? A + s : A + s * lda, lda, B, ldb, C + s * ldc, ldc, beta);
+    else sgemm_avx2(ta, tb, M, n, K, A, lda, tb ? B + s * ldb : B + s, ldb, C + s, ldc, beta);
+  });
+}
+
+int64_t host_sgemm_tiles(bool ta, int64_t M, int64_t N, int64_t K, bool* split_rows, int64_t* step) {
+  // Column tiles at most sgemm_avx2_direct_n() wide: sgemm_avx2 then reads A in place (no tile
+  // re-packs A) and each tile packs only its own columns of B, so many small tiles cost no extra
+  // packing and the pool's dynamic hand-out balances them (a preempted thread just takes fewer).
+  // Otherwise (A transposed, or too few columns) the old rule: one tile per thread.
+  const int64_t threads = host_num_threads(), w = sgemm_avx2_direct_n();
+  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  const int64_t narrow = (N + w - 1) / w;
+  if (threads > 1 && !ta && narrow >= threads && flops >= kMinFlops) {
+    *split_rows = false;
+    *step = round_up((N + narrow - 1) / narrow, 16);
+    return (N + *step - 1) / *step;
+  }
+  const int64_t tiles = host_gemm_tiles(M, N, K, split_rows);
+  const int64_t dim = *split_rows ? M : N;
+  *step = round_up((dim + tiles - 1) / tiles, *split_rows ? 16 : 64);
+  return (dim + *step - 1) / *step;
 }
 
 void host_dgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* A, int64_t lda, const double* B,

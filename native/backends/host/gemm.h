@@ -1,16 +1,21 @@
-// gemm.h - the host backend's f32/f64 matrix multiply: OpenBLAS kernels run single-threaded on
-// tiles of C, the tiles spread over the backend's own thread pool (parallel_for).
+// gemm.h - the host backend's f32/f64 matrix multiply. f32: JXLA's own AVX2+FMA GEMM
+// (sgemm_avx2.h) on tiles of C spread over the backend's thread pool (parallel_for); OpenBLAS
+// (single-threaded per tile, same tiling) on CPUs without AVX2+FMA, with JXLA_GEMM=openblas, and
+// for one-row/one-column products (GEMV). f64: always OpenBLAS per tile.
 // Why not OpenBLAS's own threads: they busy-wait between GEMMs, so on a shared or oversubscribed
 // machine a preempted helper stalls the whole call (measured: MLP batch 256 at 107-171 ms with
 // OpenBLAS threading under load ~6 vs 32 ms single-threaded), and several Java threads calling
 // at once oversubscribe the cores. Our pool sleeps between regions and a caller that finds it
 // busy runs its tiles inline, so concurrent callers each use one core.
-// Invariants: C = op(A) . op(B) + beta C (row-major, alpha 1; beta 0 or 1); each element of C is computed by
-// exactly one OpenBLAS call over the full K, and the tiling depends only on (M, N, K) and the
-// pool size, so results do not depend on which threads ran the tiles (bit-identical whether the
-// pool was free or busy). A one-row product (batch-1 inference) is a GEMV per tile.
-// OPENBLAS_NUM_THREADS in the environment restores OpenBLAS's own
-// threading (no tiling) for comparisons.
+// Invariants: C = op(A) . op(B) + beta C (row-major, alpha 1; beta 0 or 1); each element of C is
+// computed by exactly one kernel call over the full K (one sgemm_avx2 or OpenBLAS call), and the
+// tiling depends only on (M, N, K) and the pool size, so results do not depend on which threads
+// ran the tiles (bit-identical whether the pool was free or busy). With sgemm_avx2 an element's
+// summation order does not even depend on the tiling (sgemm_avx2.h), so results are also
+// identical across JXLA_NUM_THREADS. A one-row product (batch-1 inference) is a GEMV per tile.
+// OPENBLAS_NUM_THREADS in the environment restores OpenBLAS's own threading (no tiling) on the
+// OpenBLAS paths for comparisons (with JXLA_GEMM=openblas); the sgemm_avx2 path always tiles
+// over JXLA_NUM_THREADS.
 #pragma once
 #include <cstdint>
 
@@ -22,6 +27,15 @@ void host_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* 
                 int64_t ldb, float* C, int64_t ldc, float beta = 0.0f);
 void host_dgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* A, int64_t lda, const double* B,
                 int64_t ldb, double* C, int64_t ldc);
+// f32 kernel choice: JXLA's own AVX2+FMA GEMM (sgemm_avx2.h) when the CPU has it, else
+// OpenBLAS; JXLA_GEMM=openblas in the environment (read once) or force_openblas(true) selects
+// OpenBLAS for side-by-side comparisons and tests. One-row/one-column products always use
+// OpenBLAS's GEMV.
+void host_sgemm_force_openblas(bool on);
+bool host_sgemm_uses_openblas();
+// Tiles of the sgemm_avx2 path: count, direction and width (rows or columns of C per tile, the
+// last tile takes the rest). Exposed for tests.
+int64_t host_sgemm_tiles(bool ta, int64_t M, int64_t N, int64_t K, bool* split_rows, int64_t* step);
 // Tiles a GEMM of that shape is split into (1: one OpenBLAS call). Exposed for tests.
 int64_t host_gemm_tiles(int64_t M, int64_t N, int64_t K, bool* split_rows);
 

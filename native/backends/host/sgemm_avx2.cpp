@@ -1,0 +1,282 @@
+// sgemm_avx2.cpp - see sgemm_avx2.h. Loop nest (Goto/BLIS order, docs/gemm.md says why):
+//   for jc (NC columns of C): for pc (KC of K): pack op(B)[pc, jc] into KC x 16 micro-panels
+//     for ic (MC rows): pack op(A)[ic, pc] into 6 x KC micro-panels
+//       for jr (16 columns): for ir (6 rows): 6x16 micro-kernel over kc
+// The packed B block (KC x NC, up to 3 MB) lives in L3, one packed A block (MC x KC, 144 KB)
+// in L2, one B micro-panel (KC x 16, 16 KB) in L1 while the kernel sweeps the A block.
+// Edges: packing pads op(A) rows to a multiple of 6 and op(B) columns to a multiple of 16 with
+// zeros, the kernel then writes a partial tile to a 6x16 scratch tile and only the valid part
+// is added to C. The padded products are exact zeros added to a separate lane, so an element's
+// arithmetic is the same whether it sits in a full or an edge tile.
+// Narrow products (N <= 128, A stored M x K) skip the A packing: the kernel reads A in place.
+#include "backends/host/sgemm_avx2.h"
+#include <immintrin.h>
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace jxla {
+
+namespace {
+constexpr int64_t kMR = 6, kNR = 16;
+constexpr int64_t kKC = 256;   // max K block: B micro-panel 256 x 16 x 4 B = 16 KB, half of L1d (32 KB)
+constexpr int64_t kMC = 144;   // A block 144 x 256 x 4 B = 144 KB of the 512 KB L2
+constexpr int64_t kDirectN = 8 * kNR;  // up to 8 B micro-panels: A read in place (see sgemm_avx2)
+constexpr int64_t kNC = 3072;  // B block 256 x 3072 x 4 B = 3 MB: a fraction of the 32 MB L3
+
+// Grow-only 64-byte aligned scratch, one per thread (pool workers are immortal; a Java thread's
+// buffer is freed when it exits). Avoids an mmap + page faults per call for MB-sized panels.
+struct PackBuf {
+  float* p = nullptr;
+  size_t n = 0;
+  ~PackBuf() { std::free(p); }
+  float* get(size_t count) {
+    if (count > n) {
+      std::free(p);
+      size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
+      p = static_cast<float*>(std::aligned_alloc(64, bytes));
+      if (!p) { n = 0; throw std::bad_alloc(); }
+      n = count;
+    }
+    return p;
+  }
+};
+thread_local PackBuf tl_a, tl_b;
+
+// In-register 8x8 transpose: r[i] holds row i on entry, column i on exit.
+__attribute__((target("avx2"))) inline void transpose8(__m256 r[8]) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);      // r0[0] r1[0] r0[1] r1[1] | r0[4] ..
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);  // r0[2] r1[2] r0[3] r1[3] | ..
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);      // col 0 (rows i..i+3) | col 4
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);  // col 1 | col 5
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);  // col 2 | col 6
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);  // col 3 | col 7
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+    r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+  }
+}
+
+// op(A)[i0 .. i0+mc, p0 .. p0+kc] -> ceil(mc/6) micro-panels, each kc x 6 (k-major), rows past
+// mc zero. Packing only moves values: the layout never changes the arithmetic.
+__attribute__((target("avx2"))) void pack_a(bool ta, const float* A, int64_t lda, int64_t i0, int64_t mc, int64_t p0,
+                                            int64_t kc, float* dst) {
+  for (int64_t ir = 0; ir < mc; ir += kMR, dst += kMR * kc) {
+    const int64_t mr = std::min(kMR, mc - ir);
+    if (ta) {  // A stored K x M: each k holds the 6 rows contiguously
+      for (int64_t k = 0; k < kc; ++k) {
+        const float* src = A + (p0 + k) * lda + i0 + ir;
+        float* d = dst + k * kMR;
+        int64_t i = 0;
+        for (; i < mr; ++i) d[i] = src[i];
+        for (; i < kMR; ++i) d[i] = 0.0f;
+      }
+      continue;
+    }
+    // A stored M x K: 6 row streams, transposed 8 k at a time
+    const float* src[kMR];
+    for (int64_t i = 0; i < kMR; ++i) src[i] = A + (i0 + ir + std::min(i, mr - 1)) * lda + p0;
+    int64_t k = 0;
+    if (mr == kMR) {
+      for (; k + 8 <= kc; k += 8) {
+        __m256 r[8];
+        for (int i = 0; i < 6; ++i) r[i] = _mm256_loadu_ps(src[i] + k);
+        r[6] = r[7] = _mm256_setzero_ps();
+        transpose8(r);
+        float* d = dst + k * kMR;
+        for (int j = 0; j < 8; ++j) {  // column j = the 6 rows at k + j
+          _mm_storeu_ps(d + j * kMR, _mm256_castps256_ps128(r[j]));
+          _mm_storel_pi(reinterpret_cast<__m64*>(d + j * kMR + 4), _mm256_extractf128_ps(r[j], 1));
+        }
+      }
+    }
+    for (; k < kc; ++k)
+      for (int64_t i = 0; i < kMR; ++i) dst[k * kMR + i] = i < mr ? src[i][k] : 0.0f;
+  }
+}
+
+// op(B)[p0 .. p0+kc, j0 .. j0+nc] -> ceil(nc/16) micro-panels, each kc x 16, columns past nc zero.
+__attribute__((target("avx2"))) void pack_b(bool tb, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
+                                            int64_t nc, float* dst) {
+  for (int64_t jr = 0; jr < nc; jr += kNR, dst += kNR * kc) {
+    const int64_t nr = std::min(kNR, nc - jr);
+    if (!tb) {  // B stored K x N: each k holds 16 contiguous columns
+      for (int64_t k = 0; k < kc; ++k) {
+        const float* src = B + (p0 + k) * ldb + j0 + jr;
+        float* d = dst + k * kNR;
+        if (nr == kNR) {
+          _mm256_store_ps(d, _mm256_loadu_ps(src));
+          _mm256_store_ps(d + 8, _mm256_loadu_ps(src + 8));
+        } else {
+          int64_t j = 0;
+          for (; j < nr; ++j) d[j] = src[j];
+          for (; j < kNR; ++j) d[j] = 0.0f;
+        }
+      }
+      continue;
+    }
+    // B stored N x K: 16 row streams, transposed in 8 x 8 blocks. One half-panel (8 rows) over
+    // all of kc, then the other: with ldb a multiple of 1 KB the rows' lines fall in one L1 set
+    // (8 ways), so 8 rows at a time keep each line cached between its two 8-float reads.
+    const float* src = B + (j0 + jr) * ldb + p0;
+    int64_t k = 0;
+    if (nr == kNR) {
+      for (int h = 0; h < 2; ++h)
+        for (k = 0; k + 8 <= kc; k += 8) {
+          __m256 r[8];
+          for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(src + (h * 8 + j) * ldb + k);
+          transpose8(r);
+          for (int j = 0; j < 8; ++j) _mm256_store_ps(dst + (k + j) * kNR + h * 8, r[j]);
+        }
+    }
+    for (; k < kc; ++k)
+      for (int64_t j = 0; j < kNR; ++j) dst[k * kNR + j] = j < nr ? src[j * ldb + k] : 0.0f;
+  }
+}
+
+// Where the micro-kernel reads op(A)[row i, depth k]: a packed micro-panel (6 values per k), or
+// straight from A stored M x K (6 row offsets, 1 value per k) when packing would not pay.
+struct PackedA {
+  const float* p;
+  const float* at(int i) const { return p + i; }
+  void next() { p += kMR; }
+};
+struct RowsA {
+  const float* p;
+  int64_t off[kMR];  // element offsets of the 6 rows from p (edge rows repeat the last real row)
+  const float* at(int i) const { return p + off[i]; }
+  void next() { p += 1; }
+};
+
+// The 6x16 micro-kernel: acc = sum_k a[k] (x) pb[k] in k order (12 ymm accumulators, one FMA
+// chain per element), then c = acc (overwrite) or c = c + acc. The A source only changes where
+// the same values are loaded from, never the arithmetic.
+template <typename ASrc>
+__attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, ASrc a_src, const float* pb, float* c, int64_t ldc,
+                                                       bool overwrite) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (int64_t r = 0; r < kMR; ++r) _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
+    __m256 a = _mm256_broadcast_ss(a_src.at(0));
+    c00 = _mm256_fmadd_ps(a, b0, c00);
+    c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(a_src.at(1));
+    c10 = _mm256_fmadd_ps(a, b0, c10);
+    c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(a_src.at(2));
+    c20 = _mm256_fmadd_ps(a, b0, c20);
+    c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(a_src.at(3));
+    c30 = _mm256_fmadd_ps(a, b0, c30);
+    c31 = _mm256_fmadd_ps(a, b1, c31);
+    a = _mm256_broadcast_ss(a_src.at(4));
+    c40 = _mm256_fmadd_ps(a, b0, c40);
+    c41 = _mm256_fmadd_ps(a, b1, c41);
+    a = _mm256_broadcast_ss(a_src.at(5));
+    c50 = _mm256_fmadd_ps(a, b0, c50);
+    c51 = _mm256_fmadd_ps(a, b1, c51);
+    a_src.next();
+    pb += kNR;
+  }
+  const __m256 acc[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  for (int64_t r = 0; r < kMR; ++r) {
+    float* row = c + r * ldc;
+    if (overwrite) {
+      _mm256_storeu_ps(row, acc[r][0]);
+      _mm256_storeu_ps(row + 8, acc[r][1]);
+    } else {
+      _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[r][0]));
+      _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[r][1]));
+    }
+  }
+}
+
+// One block of op(A) (mc x kc: packed panels when pa, else A stored M x K read in place from a,
+// lda) times one packed B block (kc x nc) into C.
+void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const float* a, int64_t lda, const float* pb,
+                  float* C, int64_t ldc, bool overwrite) {
+  alignas(64) float tile[kMR * kNR];
+  for (int64_t jr = 0; jr < nc; jr += kNR) {
+    const int64_t nr = std::min(kNR, nc - jr);
+    const float* b = pb + jr * kc;
+    for (int64_t ir = 0; ir < mc; ir += kMR) {
+      const int64_t mr = std::min(kMR, mc - ir);
+      float* c = C + ir * ldc + jr;
+      const bool full = mr == kMR && nr == kNR;
+      // edge tile: the same kernel into scratch, then the same single add per element
+      float* out = full ? c : tile;
+      const int64_t ldo = full ? ldc : kNR;
+      const bool ow = full ? overwrite : true;
+      if (pa) {
+        kernel_6x16(kc, PackedA{pa + ir * kc}, b, out, ldo, ow);
+      } else {
+        RowsA src{a + ir * lda, {}};
+        for (int64_t i = 0; i < kMR; ++i) src.off[i] = std::min(i, mr - 1) * lda;
+        kernel_6x16(kc, src, b, out, ldo, ow);
+      }
+      if (full) continue;
+      for (int64_t i = 0; i < mr; ++i)
+        for (int64_t j = 0; j < nr; ++j) c[i * ldc + j] = overwrite ? tile[i * kNR + j] : c[i * ldc + j] + tile[i * kNR + j];
+    }
+  }
+}
+}  // namespace
+
+bool sgemm_avx2_available() {
+  static const bool ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return ok;
+}
+
+int64_t sgemm_avx2_direct_n() { return kDirectN; }
+
+int64_t sgemm_avx2_kc(int64_t K) {
+  // equal blocks (784 = 4 x 196 rather than 3 x 256 + 16: a 16-deep block pays a full C update
+  // for little work), rounded up to 8 for the 8 x 8 transposes of the packing
+  const int64_t blocks = (K + kKC - 1) / kKC, kc = (K + blocks - 1) / blocks;
+  return std::max<int64_t>(8, (kc + 7) / 8 * 8);
+}
+
+void sgemm_avx2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                int64_t ldb, float* C, int64_t ldc, float beta) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {  // empty sum: C = beta C
+    if (beta == 0.0f)
+      for (int64_t i = 0; i < M; ++i) std::fill_n(C + i * ldc, N, 0.0f);
+    return;
+  }
+  const int64_t ncap = std::min(N, kNC), mcap = std::min(M, kMC), kblk = sgemm_avx2_kc(K), kcap = std::min(K, kblk);
+  float* pb = tl_b.get(static_cast<size_t>((ncap + kNR - 1) / kNR * kNR * kcap));
+  // few B micro-panels: each packed A value would be reused only a few times, so the kernel
+  // reads A (stored M x K) in place instead of paying a packing pass
+  const bool direct_a = !ta && N <= kDirectN;
+  float* pa = direct_a ? nullptr : tl_a.get(static_cast<size_t>((mcap + kMR - 1) / kMR * kMR * kcap));
+  for (int64_t jc = 0; jc < N; jc += kNC) {
+    const int64_t nc = std::min(kNC, N - jc);
+    for (int64_t pc = 0; pc < K; pc += kblk) {
+      const int64_t kc = std::min(kblk, K - pc);
+      const bool overwrite = pc == 0 && beta == 0.0f;
+      pack_b(tb, B, ldb, pc, kc, jc, nc, pb);
+      for (int64_t ic = 0; ic < M; ic += kMC) {
+        const int64_t mc = std::min(kMC, M - ic);
+        if (direct_a) {
+          macro_kernel(mc, nc, kc, nullptr, A + ic * lda + pc, lda, pb, C + ic * ldc + jc, ldc, overwrite);
+        } else {
+          pack_a(ta, A, lda, ic, mc, pc, kc, pa);
+          macro_kernel(mc, nc, kc, pa, nullptr, 0, pb, C + ic * ldc + jc, ldc, overwrite);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace jxla

@@ -1,0 +1,35 @@
+// sgemm_avx2.h - JXLA's own single-precision GEMM for x86-64 CPUs with AVX2 + FMA (BLIS-style:
+// packed A and B panels, a 6x16 register-blocked micro-kernel, cache blocking KC/MC/NC).
+// host_sgemm (gemm.cpp) spreads tiles of C over the thread pool and calls sgemm_avx2 per tile.
+// Invariants:
+//  - C = op(A) . op(B) + beta C, row-major, alpha 1, beta 0 or 1, any lda/ldb/ldc >= the row
+//    length, ta/tb as in gemm.h. C may not alias A or B.
+//  - Summation order of every element of C depends only on K (the K blocking, sgemm_avx2_kc): within a KC
+//    block the products are accumulated in k order by one FMA chain starting from 0, then the
+//    block sum is added to C (the first block overwrites C when beta = 0). The position of the
+//    element in the tile, the tile split and the thread count never change it, so results are
+//    bit-identical run to run and across thread counts.
+//  - The kernels are compiled with target("avx2,fma") and must only run when
+//    sgemm_avx2_available() (checked at run time, never assumed at build time).
+#pragma once
+#include <cstdint>
+
+namespace jxla {
+
+// True when this CPU supports AVX2 and FMA.
+bool sgemm_avx2_available();
+
+// Single-threaded: one tile of C. op(A) is M x K (stored K x M when ta), op(B) is K x N (stored
+// N x K when tb). Packing buffers are per thread and reused across calls.
+void sgemm_avx2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                int64_t ldb, float* C, int64_t ldc, float beta);
+
+// Widest op(B) (columns) for which A stored M x K (ta false) is read in place rather than
+// packed: few B micro-panels reuse each packed A value too rarely to repay the packing pass.
+int64_t sgemm_avx2_direct_n();
+
+// Depth of the K blocks for this K (the last block may be shallower): K is cut into
+// ceil(K / 256) nearly equal blocks, a multiple of 8 deep. Depends on K only.
+int64_t sgemm_avx2_kc(int64_t K);
+
+}  // namespace jxla
