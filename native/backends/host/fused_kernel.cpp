@@ -13,12 +13,17 @@
 // Values computed in several passes are recomputed (cheap element-wise work) rather than stored.
 // Numerics: f32 arithmetic (+ - * / sqrt match the reference exactly, being correctly rounded);
 // sums use 16 f32 lanes per block combined in double (error bound in docs/fusion.md).
+// Element-wise loop kernels whose ops the AVX2 code generator covers (fused_jit.h) run its
+// machine code instead (every op applied in ymm registers, bit-identical results); the
+// interpreter then only does the last < 32 elements of the kernel. JXLA_JIT=0 turns that off.
 #include "backends/host/fused_kernel.h"
 #include <immintrin.h>
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
+#include "backends/host/fused_jit.h"
 #include "backends/host/fused_ops.h"
 #include "backends/host/gemm.h"
 #include "backends/host/thread_pool.h"
@@ -86,6 +91,10 @@ struct FusedKernel {
   bool prefill_gather = false;
   Gather prefill_g;
   bool serial_epilogue = false;  // run the epilogue on the calling thread (see run_fused_kernel)
+  // element-wise loop kernels: the whole op list compiled to machine code (fused_jit.h), run on
+  // the part of each task's range that is a multiple of its step; the interpreter does the tail
+  std::shared_ptr<JitProgram> jit;
+  std::vector<std::pair<bool, int>> jit_ptrs;  // per JIT pointer: (is an output, its index)
 };
 
 namespace {
@@ -308,6 +317,45 @@ void allocate_registers(Prog& p, int V, int* max_regs) {
 }
 }  // namespace
 
+namespace {
+// Translates the single pass of a loop kernel into the JIT's instruction list; no program when
+// an instruction is outside the JIT's scope (gathers, bool inputs/outputs, iota, clamp, ...).
+void build_jit(FusedKernel& fk) {
+  if (fk.kind != Kernel::Loop || fk.passes.size() != 1 || fk.passes[0].scalar) return;
+  std::vector<JitIns> js;
+  std::unordered_map<int, int> at;  // value id -> JitIns index
+  auto ptr = [&](bool is_out, int idx) {
+    std::pair<bool, int> key{is_out, idx};
+    for (size_t i = 0; i < fk.jit_ptrs.size(); ++i) if (fk.jit_ptrs[i] == key) return static_cast<int>(i);
+    fk.jit_ptrs.push_back(key);
+    return static_cast<int>(fk.jit_ptrs.size()) - 1;
+  };
+  for (const Ins& I : fk.passes[0].ins) {
+    JitIns j;
+    j.op = I.op;
+    switch (I.t) {
+      case Ins::LoadPtr: j.kind = JitIns::Load; j.ptr = ptr(false, I.ext); break;
+      case Ins::Const: case Ins::Splat: j.kind = JitIns::Scalar; j.slot = I.slot; break;
+      case Ins::Unary: j.kind = JitIns::Unary; j.a = at.at(I.a); break;
+      case Ins::Binary:
+        if (I.b == -2) { j.kind = JitIns::Unary; j.ne0 = true; j.a = at.at(I.a); break; }
+        j.kind = JitIns::Binary; j.a = at.at(I.a); j.b = at.at(I.b);
+        break;
+      case Ins::Select: j.kind = JitIns::Select; j.a = at.at(I.a); j.b = at.at(I.b); j.c = at.at(I.c); break;
+      default: fk.jit_ptrs.clear(); return;
+    }
+    if (I.out >= 0) {
+      if (fk.out_dtype[I.out] != DType::F32) { fk.jit_ptrs.clear(); return; }
+      j.store = ptr(true, I.out);
+    }
+    at[I.dst] = static_cast<int>(js.size());
+    js.push_back(j);
+  }
+  if (static_cast<int>(fk.jit_ptrs.size()) <= jit_max_pointers()) fk.jit = jit_compile(js, static_cast<int>(fk.jit_ptrs.size()), fk.nt_out);
+  if (!fk.jit) fk.jit_ptrs.clear();
+}
+}  // namespace
+
 std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
   auto fk = std::make_shared<FusedKernel>();
   fk->kind = k.kind;
@@ -392,6 +440,7 @@ std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
     for (const Node* o : k.outputs) if (o->dtype == DType::F32 && o != k.dot) bytes += o->numel() * 4;
     fk->nt_out = bytes >= kStreamMinBytes;
   }
+  build_jit(*fk);
   return fk;
 }
 
@@ -543,6 +592,11 @@ void store_scalar(const Ctx& c, int value, int64_t row, float v) {
 }
 }  // namespace
 
+namespace {
+std::atomic<int64_t> g_jit_runs{0};
+}
+int64_t fused_jit_runs() { return g_jit_runs.load(); }
+
 void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) {
   const FusedOps& ops = fused_ops();
   std::vector<float> gemm_scratch;
@@ -592,6 +646,34 @@ void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& i
     int64_t per = std::max<int64_t>(1, blocks / (threads * 4));
     int64_t tasks = (blocks + per - 1) / per;
     if (fk.serial_epilogue) { per = blocks; tasks = 1; }  // one task runs inline on this thread
+    bool jit = fk.jit && jit_enabled();
+    if (jit && fk.nt_out)  // streaming stores need 32-byte aligned rows (Buffers are 64-byte aligned)
+      for (const auto& q : fk.jit_ptrs)
+        if (q.first && (reinterpret_cast<uintptr_t>(out[q.second]->data) & 31)) jit = false;
+    if (jit) {
+      g_jit_runs.fetch_add(1, std::memory_order_relaxed);
+      std::vector<float> table(static_cast<size_t>(jit_table_floats(static_cast<int>(nslot))));
+      jit_fill_table(table.data(), sval, static_cast<int>(nslot));
+      const int64_t step = jit_step(*fk.jit);
+      parallel_for(tasks, [&](int64_t t) {
+        const int64_t i0 = t * per * kBlock, i1 = std::min(fk.N, (t + 1) * per * kBlock);
+        const int64_t nv = (i1 - i0) / step * step;
+        if (nv > 0) {
+          float* ptrs[8];
+          for (size_t q = 0; q < fk.jit_ptrs.size(); ++q) {
+            int idx = fk.jit_ptrs[q].second;
+            ptrs[q] = (fk.jit_ptrs[q].first ? out[idx]->as<float>() : const_cast<float*>(in[idx]->as<float>())) + i0;
+          }
+          jit_run(*fk.jit, ptrs, table.data(), nv);
+        }
+        if (nv < i1 - i0) {  // the tail (< step floats, only at the end of the range)
+          Scratch& s = scratch(fk.V, fk.R);
+          exec(c, p, i0 + nv, i1 - i0 - nv, 0, s.regs.data(), s.sc.data(), s.vp.data(), nullptr);
+        }
+        if (fk.nt_out) _mm_sfence();
+      });
+      return;
+    }
     parallel_for(tasks, [&](int64_t t) {
       Scratch& s = scratch(fk.V, fk.R);
       for (int64_t bl = t * per; bl < std::min(blocks, (t + 1) * per); ++bl) {
