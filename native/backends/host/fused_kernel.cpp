@@ -655,6 +655,9 @@ void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& i
       std::vector<float> table(static_cast<size_t>(jit_table_floats(static_cast<int>(nslot))));
       jit_fill_table(table.data(), sval, static_cast<int>(nslot));
       const int64_t step = jit_step(*fk.jit);
+      // tasks of at most 32 blocks (64 Ki floats, the triad's chunk): on a shared machine a
+      // preempted worker then delays the region by a small task, not by 1/8 of the kernel
+      if (!fk.serial_epilogue && per > 32) { per = 32; tasks = (blocks + per - 1) / per; }
       parallel_for(tasks, [&](int64_t t) {
         const int64_t i0 = t * per * kBlock, i1 = std::min(fk.N, (t + 1) * per * kBlock);
         const int64_t nv = (i1 - i0) / step * step;
