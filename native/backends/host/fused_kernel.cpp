@@ -13,12 +13,18 @@
 // Values computed in several passes are recomputed (cheap element-wise work) rather than stored.
 // Numerics: f32 arithmetic (+ - * / sqrt match the reference exactly, being correctly rounded);
 // sums use 16 f32 lanes per block combined in double (error bound in docs/fusion.md).
+// Element-wise loop kernels whose ops the AVX2 code generator covers (fused_jit.h) run its
+// machine code instead (every op applied in ymm registers, bit-identical results); the
+// interpreter then only does the last < 32 elements of the kernel. JXLA_JIT=0 turns that off.
 #include "backends/host/fused_kernel.h"
 #include <immintrin.h>
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
+#include "backends/host/fused_jit.h"
+#include "backends/host/fused_kernel_internal.h"
 #include "backends/host/fused_ops.h"
 #include "backends/host/gemm.h"
 #include "backends/host/thread_pool.h"
@@ -26,67 +32,6 @@
 #include "passes/fusion.h"
 
 namespace jxla {
-
-namespace {
-// 2,048 floats: measured 15-20% faster than 4,096 on the 8-op chain (docs/fusion.md)
-constexpr int64_t kBlock = 2048;
-constexpr int64_t kStreamMinBytes = int64_t(32) << 20;
-
-struct Gather {  // element i of a broadcast/transpose output reads src[sum(idx_d * st_d)]
-  Shape shape;
-  std::vector<int64_t> st;
-};
-
-struct Ins {
-  enum T { LoadPtr, LoadConv, LoadGather, LoadRow, LoadGemm, Const, Splat, Iota, Unary, Binary, Select, Clamp, Reduce } t;
-  Op op = Op::Add;
-  int dst = -1, a = -1, b = -1, c = -1;
-  int ext = -1;        // kernel input index (loads)
-  int reg = -1;        // register written (full-space passes; assigned by allocate_registers)
-  int slot = -1;       // Const / Splat: index of the value in the per-run scalar table
-  int sa = -1, sb = -1;  // Binary: slot of operand a / b when it is a Const or Splat (scalar loop)
-  float value = 0;     // Const
-  int64_t iota_axis = 0;
-  Gather g;            // LoadGather, Iota (shape)
-  std::shared_ptr<std::vector<float>> cblock;  // Const: one block of the value, shared read-only
-  int out = -1;        // kernel output index to store this value into
-};
-
-struct Prog {
-  bool scalar = false;
-  int reduce = -1;  // value id accumulated by this full pass (row kernels)
-  Op rop = Op::ReduceSum;
-  std::vector<Ins> ins;
-  std::vector<int> stream_in;  // f32 inputs read in place (LoadPtr): prefetched a block ahead
-};
-}  // namespace
-
-struct FusedKernel {
-  Kernel::Kind kind;
-  int64_t N = 0, M = 1, L = 1;
-  int V = 0;
-  int R = 0;                        // registers (kBlock floats each) per thread
-  std::vector<int> slot_input;      // per scalar slot: the kernel input of a Splat, or -1 (Const)
-  std::vector<float> slot_value;    // per scalar slot: the Const's value
-  bool nt_out = false;              // stream f32 outputs with non-temporal stores (large loop/dot kernels)
-  std::vector<Prog> passes;
-  std::vector<DType> in_dtype;
-  std::vector<DType> out_dtype;
-  std::vector<int> out_value;       // value id of each output
-  std::vector<bool> out_scalar;
-  // dot
-  bool ta = false, tb = false;
-  int64_t gm = 0, gn = 0, gk = 0;
-  int dot_a = -1, dot_b = -1;  // input indices of the GEMM operands
-  bool dot_is_output = false;
-  int gemm_into_out = -1;      // output index the GEMM writes to (epilogue runs in place), or -1: scratch
-  // bias/residual folded into the GEMM: C is prefilled with this input (gathered through
-  // prefill_g when prefill_gather) and the GEMM accumulates onto it (beta = 1); -1: none
-  int prefill = -1;
-  bool prefill_gather = false;
-  Gather prefill_g;
-  bool serial_epilogue = false;  // run the epilogue on the calling thread (see run_fused_kernel)
-};
 
 namespace {
 struct Builder {
@@ -308,6 +253,7 @@ void allocate_registers(Prog& p, int V, int* max_regs) {
 }
 }  // namespace
 
+
 std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
   auto fk = std::make_shared<FusedKernel>();
   fk->kind = k.kind;
@@ -392,6 +338,7 @@ std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
     for (const Node* o : k.outputs) if (o->dtype == DType::F32 && o != k.dot) bytes += o->numel() * 4;
     fk->nt_out = bytes >= kStreamMinBytes;
   }
+  build_jit(*fk);
   return fk;
 }
 
@@ -543,6 +490,11 @@ void store_scalar(const Ctx& c, int value, int64_t row, float v) {
 }
 }  // namespace
 
+namespace {
+std::atomic<int64_t> g_jit_runs{0};
+}
+int64_t fused_jit_runs() { return g_jit_runs.load(); }
+
 void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) {
   const FusedOps& ops = fused_ops();
   std::vector<float> gemm_scratch;
@@ -592,6 +544,37 @@ void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& i
     int64_t per = std::max<int64_t>(1, blocks / (threads * 4));
     int64_t tasks = (blocks + per - 1) / per;
     if (fk.serial_epilogue) { per = blocks; tasks = 1; }  // one task runs inline on this thread
+    bool jit = fk.jit && jit_enabled();
+    if (jit && fk.nt_out)  // streaming stores need 32-byte aligned rows (Buffers are 64-byte aligned)
+      for (const auto& q : fk.jit_ptrs)
+        if (q.first && (reinterpret_cast<uintptr_t>(out[q.second]->data) & 31)) jit = false;
+    if (jit) {
+      g_jit_runs.fetch_add(1, std::memory_order_relaxed);
+      std::vector<float> table(static_cast<size_t>(jit_table_floats(static_cast<int>(nslot))));
+      jit_fill_table(table.data(), sval, static_cast<int>(nslot));
+      const int64_t step = jit_step(*fk.jit);
+      // tasks of at most 32 blocks (64 Ki floats, the triad's chunk): on a shared machine a
+      // preempted worker then delays the region by a small task, not by 1/8 of the kernel
+      if (!fk.serial_epilogue && per > 32) { per = 32; tasks = (blocks + per - 1) / per; }
+      parallel_for(tasks, [&](int64_t t) {
+        const int64_t i0 = t * per * kBlock, i1 = std::min(fk.N, (t + 1) * per * kBlock);
+        const int64_t nv = (i1 - i0) / step * step;
+        if (nv > 0) {
+          float* ptrs[8];
+          for (size_t q = 0; q < fk.jit_ptrs.size(); ++q) {
+            int idx = fk.jit_ptrs[q].second;
+            ptrs[q] = (fk.jit_ptrs[q].first ? out[idx]->as<float>() : const_cast<float*>(in[idx]->as<float>())) + i0;
+          }
+          jit_run(*fk.jit, ptrs, table.data(), nv);
+        }
+        if (nv < i1 - i0) {  // the tail (< step floats, only at the end of the range)
+          Scratch& s = scratch(fk.V, fk.R);
+          exec(c, p, i0 + nv, i1 - i0 - nv, 0, s.regs.data(), s.sc.data(), s.vp.data(), nullptr);
+        }
+        if (fk.nt_out) _mm_sfence();
+      });
+      return;
+    }
     parallel_for(tasks, [&](int64_t t) {
       Scratch& s = scratch(fk.V, fk.R);
       for (int64_t bl = t * per; bl < std::min(blocks, (t + 1) * per); ++bl) {

@@ -13,5 +13,8 @@ struct FusedKernel;
 std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k);
 // Runs it: in[i] binds k.inputs[i], out[i] receives k.outputs[i] (allocated by the caller).
 void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out);
+// Runs of kernels through JIT-compiled code (fused_jit.h) since the start of the process (tests
+// check that the JIT path is the one exercised).
+int64_t fused_jit_runs();
 
 }  // namespace jxla
