@@ -262,6 +262,15 @@ int main() {
     CHECK_EQ(diffs(compile(g)->run(ps), ref_run(g, ps, host_device()), Ref::Value, "interpreter vs reference", "max"), 0);
     return check_finish();
   }
+  // small kernels stay on the interpreter by default (compile cost): checked, then switched off
+  {
+    const std::string t = ty(100);
+    std::string text = param("x", 0, 100) + "%r = neg(%x) : " + t + "\nreturn %r\n";
+    Graph g = parse_graph(text);
+    auto ps = random_params(g, 3);
+    check_graph(text, ps, jit_min_elements() <= 100 ? 1 : 0);
+  }
+  jit_set_min_elements(0);
   test_each_op();
   test_fallback();
   test_random_chains();

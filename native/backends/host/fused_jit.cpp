@@ -224,6 +224,11 @@ bool jit_enabled() {
   return hw_ok() && (u >= 0 ? u == 1 : env_ok());
 }
 void jit_set_enabled(bool on) { g_user.store(on ? 1 : 0); }
+namespace {
+std::atomic<int64_t> g_min_elements{8192};
+}
+int64_t jit_min_elements() { return g_min_elements.load(std::memory_order_relaxed); }
+void jit_set_min_elements(int64_t n) { g_min_elements.store(n); }
 int jit_max_pointers() { return kMaxPtr; }
 int jit_step(const JitProgram& p) { return p.step; }
 const std::vector<uint8_t>& jit_code(const JitProgram& p) { return p.code; }

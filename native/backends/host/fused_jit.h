@@ -46,5 +46,10 @@ const std::vector<uint8_t>& jit_code(const JitProgram& p);
 
 bool jit_enabled();  // AVX2 present, JXLA_JIT != 0, not forced off by JXLA_ISA=sse2 or a test
 void jit_set_enabled(bool on);
+// Kernels of fewer elements stay on the interpreter (default 8,192): emitting and mapping a
+// program costs ~30 us, which a small kernel would not earn back for many runs (and a graph
+// compiled once, run once, pays it in full). Tests set 0 to cover tails and tiny sizes.
+int64_t jit_min_elements();
+void jit_set_min_elements(int64_t n);
 
 }  // namespace jxla

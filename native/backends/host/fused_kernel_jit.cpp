@@ -10,7 +10,7 @@ namespace jxla {
 // Translates the single pass of a loop kernel into the JIT's instruction list; no program when
 // an instruction is outside the JIT's scope (gathers, bool inputs/outputs, iota, clamp, ...).
 void build_jit(FusedKernel& fk) {
-  if (fk.kind != Kernel::Loop || fk.passes.size() != 1 || fk.passes[0].scalar) return;
+  if (fk.kind != Kernel::Loop || fk.passes.size() != 1 || fk.passes[0].scalar || fk.N < jit_min_elements()) return;
   std::vector<JitIns> js;
   std::unordered_map<int, int> at;  // value id -> JitIns index
   auto ptr = [&](bool is_out, int idx) {
