@@ -201,6 +201,10 @@ public final class JxlaLib {
       @Cast("const jxla_tensor_t*") long[] outputs, int nout, @Cast("jxla_device_t") long device,
       @Cast("jxla_function_t*") LongPointer out);
 
+  // ---- fused optimizer tracing (issue 5, trainfast) ----
+  public static native int jxla_optim_adam_update(@Cast("jxla_tensor_t") long p, @Cast("jxla_tensor_t") long g,
+      @Cast("jxla_tensor_t") long m, @Cast("jxla_tensor_t") long v, @Cast("const jxla_tensor_t*") long[] s);
+
   // ---- benchmark diagnostics (issue 3 target (a)); not part of the tensor API ----
   public static native int jxla_bench_stream_triad(long n, float scalar, int flags, @Cast("double*") DoublePointer checksum,
       @Cast("int32_t*") IntPointer vectorBits);
