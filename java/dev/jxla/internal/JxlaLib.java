@@ -7,6 +7,7 @@ import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.CriticalRegion;
 import org.bytedeco.javacpp.annotation.Platform;
 import org.bytedeco.javacpp.annotation.Properties;
 
@@ -61,6 +62,9 @@ public final class JxlaLib {
   public static native int jxla_tensor_from_data(@Cast("jxla_device_t") long dev, int dtype, @Cast("const int64_t*") long[] shape,
       int rank, @Cast("const void*") Buffer data, long nbytes, @Cast("jxla_tensor_t*") LongPointer out);
 
+  // @CriticalRegion (trainfast): the array is pinned, not copied in and back out by JNI (a training
+  // step uploads its batch every step; the engine copies it once into its own buffer, no JNI call-back)
+  @CriticalRegion
   public static native int jxla_tensor_from_data(@Cast("jxla_device_t") long dev, int dtype, @Cast("const int64_t*") long[] shape,
       int rank, @Cast("const void*") float[] data, long nbytes, @Cast("jxla_tensor_t*") LongPointer out);
 
