@@ -195,6 +195,15 @@ jxla_status jxla_tpu_fastpath_enabled(int32_t* on);
 jxla_status jxla_function_create_on(const jxla_tensor_t* params, int32_t nparams, const jxla_tensor_t* outputs,
                                     int32_t nout, jxla_device_t device, jxla_function_t* out);
 
+/* ---- fused optimizer tracing (issue 5, trainfast) ----
+ * Traces Adam's update of parameter p in ONE call (the ops optim.Adam traces one by one, built
+ * the same way: same graph, same results) and assigns p, m and v in place (lazily):
+ *   m = m*s[0] + g*s[1];  v = v*s[3] + (g*g)*s[4];  p = p - ((m*s[2]) / (sqrt(v*s[5]) + s[6]))*s[7]
+ * s: 8 one-element tensors of p's dtype: beta1, 1-beta1, 1/bias_correction1, beta2, 1-beta2,
+ * 1/bias_correction2, eps, lr. g, m, v must match p's dtype, shape and device; on error nothing
+ * is assigned. */
+jxla_status jxla_optim_adam_update(jxla_tensor_t p, jxla_tensor_t g, jxla_tensor_t m, jxla_tensor_t v, const jxla_tensor_t* s);
+
 /* ---- benchmark diagnostics (issue 3 target (a)) -- NOT part of the tensor API ----
  * A native STREAM triad, a[i] = b[i] + scalar * c[i] over n f32 elements, parallel on the
  * host thread pool (JXLA_NUM_THREADS), AVX-512 / AVX2 / SSE2 chosen at run time: the memory-

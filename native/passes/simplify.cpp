@@ -6,6 +6,7 @@
 //   transpose(transpose x) -> one transpose     identity transpose -> x
 //   broadcast(full) / reshape(full) / transpose(full) -> full of the result shape
 //   broadcast to x's own shape with dims 0..r-1 -> x
+//   slice of all of x (starts 0, strides 1, x's shape) -> x   (a one-replica batch split)
 //   pow(x, 2) -> x*x    pow(x, 1) -> x
 // Note: x+0 -> x differs from IEEE only for x = -0 (-0 + 0 = +0), as in XLA's simplifier.
 #include "ir/builder.h"
@@ -79,6 +80,16 @@ NodeRef simplify_node(const NodeRef& n, const std::vector<NodeRef>& in) {
       auto dims = n->attrs.get_ints("broadcast", "dims");
       bool ident = same(in[0]);
       for (size_t i = 0; ident && i < dims.size(); ++i) ident = dims[i] == static_cast<int64_t>(i);
+      if (ident) return in[0];
+      break;
+    }
+    case Op::Slice: {
+      if (!same(in[0])) break;
+      auto start = n->attrs.get_ints("slice", "start");
+      auto stride = n->attrs.get_ints_or("stride", {});
+      bool ident = true;
+      for (int64_t v : start) ident = ident && v == 0;
+      for (int64_t v : stride) ident = ident && v == 1;
       if (ident) return in[0];
       break;
     }

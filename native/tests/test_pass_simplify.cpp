@@ -33,6 +33,11 @@ int main() {
   CHECK_EQ(simplified(std::string(P) + "%a = neg(%x) : f32[2,3]\n%b = neg(%a) : f32[2,3]\n%c = convert(%b) {dtype=f32} : f32[2,3]\n"
                                        "%t = full() {dtype=f32, shape=[2,3], value=2} : f32[2,3]\n%p = pow(%c, %t) : f32[2,3]\nreturn %p\n"),
            std::string(P0) + "%1 = mul(%0, %0) : f32[2,3]\nreturn %1\n");
+  // a slice of everything is x; a proper slice (offset, stride, smaller) stays
+  CHECK_EQ(simplified(std::string(P) + "%a = slice(%x) {limit=[2,3], start=[0,0], stride=[1,1]} : f32[2,3]\n%b = neg(%a) : f32[2,3]\nreturn %b\n"),
+           std::string(P0) + "%1 = neg(%0) : f32[2,3]\nreturn %1\n");
+  CHECK(simplified(std::string(P) + "%a = slice(%x) {limit=[2,3], start=[0,1], stride=[1,1]} : f32[2,2]\nreturn %a\n").find("slice") != std::string::npos);
+  CHECK(simplified(std::string(P) + "%a = slice(%x) {limit=[2,3], start=[0,0], stride=[1,2]} : f32[2,2]\nreturn %a\n").find("slice") != std::string::npos);
   // reshape of reshape, transpose of transpose (identity), broadcast of a scalar constant
   CHECK_EQ(simplified(std::string(P) + "%a = reshape(%x) {shape=[3,2]} : f32[3,2]\n%b = reshape(%a) {shape=[6]} : f32[6]\nreturn %b\n"),
            std::string(P0) + "%1 = reshape(%0) {shape=[6]} : f32[6]\nreturn %1\n");

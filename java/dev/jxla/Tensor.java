@@ -926,6 +926,31 @@ public final class Tensor implements AutoCloseable {
   }
   // ================================================================== end of autograd block
 
+  // ================================================================== fused optimizer block (trainfast)
+  /**
+   * Traces Adam's update of parameter {@code p} in ONE engine call and assigns {@code p},
+   * {@code m} and {@code v} in place (lazily, like {@link #assign}): {@code m = m*s[0] + g*s[1]},
+   * {@code v = v*s[3] + (g*g)*s[4]}, {@code p = p - ((m*s[2]) / (sqrt(v*s[5]) + s[6]))*s[7]}.
+   * The graph is the one the same ops traced one by one would give (same results), at a fraction
+   * of the tracing cost. {@code s}: eight one-element tensors of p's dtype (beta1, 1-beta1,
+   * 1/bias_correction1, beta2, 1-beta2, 1/bias_correction2, eps, lr); g, m and v match p's dtype,
+   * shape and device. Used by {@link dev.jxla.optim.Adam}.
+   */
+  public static void adamUpdate(Tensor p, Tensor g, Tensor m, Tensor v, Tensor... s) {
+    if (p == null || g == null || m == null || v == null || s == null || s.length != 8) {
+      throw new IllegalArgumentException("adamUpdate: needs p, g, m, v and 8 scalars");
+    }
+    long[] sh = new long[8];
+    for (int i = 0; i < 8; i++) {
+      if (s[i] == null) {
+        throw new IllegalArgumentException("adamUpdate: scalar " + i + " is null");
+      }
+      sh[i] = s[i].handle("adamUpdate");
+    }
+    Native.adamUpdate(p.handle("adamUpdate"), g.handle("adamUpdate"), m.handle("adamUpdate"), v.handle("adamUpdate"), sh);
+  }
+  // ================================================================== end of fused optimizer block
+
   // ------------------------------------------------------------------ dynamic shape (host, eager)
 
   /** Indices of non-zero elements as int64 [n, rank] (evaluated now: the shape depends on data). */

@@ -21,8 +21,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <unordered_map>
+#include "backends/host/fused_adam.h"
 #include "backends/host/fused_jit.h"
 #include "backends/host/fused_kernel_internal.h"
 #include "backends/host/fused_ops.h"
@@ -30,6 +32,7 @@
 #include "backends/host/thread_pool.h"
 #include "ir/error.h"
 #include "passes/fusion.h"
+#include "runtime/metrics.h"
 
 namespace jxla {
 
@@ -324,6 +327,36 @@ std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
     for (const Ins& I : fk->passes.back().ins)
       if ((I.t == Ins::Unary && !cheap_unary(I.op)) || (I.t == Ins::Binary && I.op == Op::Pow)) fk->serial_epilogue = false;
   }
+  static const bool adam_on = !std::getenv("JXLA_FUSED_ADAM") || std::strcmp(std::getenv("JXLA_FUSED_ADAM"), "0") != 0;
+  if (adam_on && (k.kind == Kernel::Loop || k.kind == Kernel::Dot)) {
+    // operands of a hand-fused pattern (JXLA_FUSED_ADAM=0 turns it off: A/B measurements): full-size f32 inputs, the GEMM result, scalar slots
+    auto classify = [&](const Node* n, AdamSrc* s) -> bool {
+      auto input = [&](const Node* x) {
+        auto it = b.in_idx.find(x);
+        s->kind = AdamSrc::Input;
+        s->index = it == b.in_idx.end() ? -1 : it->second;
+        return s->index >= 0 && x->dtype == DType::F32 && n->dtype == DType::F32 && n->numel() == fk->N;
+      };
+      if (n == k.dot) {
+        s->kind = AdamSrc::Gemm;
+        return b.gemm_sum == nullptr && !fk->dot_is_output;
+      }
+      if (!b.member.count(n)) return input(n);
+      // a reshape of an input reads the same row-major data
+      if (n->op == Op::Reshape && !b.member.count(n->inputs[0].get())) return input(n->inputs[0].get());
+      s->kind = AdamSrc::Scalar;
+      if (n->op == Op::Full && n->dtype == DType::F32) {
+        s->index = b.slot(n, -1, static_cast<float>(n->attrs.get_float("full", "value")));
+        return true;
+      }
+      const Node* src = fusible_load(n) ? n->inputs[0].get() : nullptr;
+      if (!src || b.member.count(src) || src->numel() != 1 || src->dtype != DType::F32 || !b.in_idx.count(src)) return false;
+      s->index = b.slot(n, b.in_idx.at(src), 0.0f);
+      return true;
+    };
+    fk->adam = match_adam(k, classify, &fk->adam_plan);
+    if (fk->adam) counter_add("FusedAdamKernels");  // compiled kernels that run the hand-fused update
+  }
   for (Prog& p : fk->passes) {
     if (p.scalar) continue;
     allocate_registers(p, fk->V, &fk->R);
@@ -338,7 +371,7 @@ std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
     for (const Node* o : k.outputs) if (o->dtype == DType::F32 && o != k.dot) bytes += o->numel() * 4;
     fk->nt_out = bytes >= kStreamMinBytes;
   }
-  build_jit(*fk);
+  if (!fk->adam) build_jit(*fk);  // a hand-fused Adam update never runs the passes
   return fk;
 }
 
@@ -528,6 +561,19 @@ void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& i
     if (e < 0) { sval[i] = fk.slot_value[i]; continue; }
     ++nsplat;
     sval[i] = fk.in_dtype[e] == DType::F32 ? in[e]->as<float>()[0] : (in[e]->as<uint8_t>()[0] ? 1.0f : 0.0f);
+  }
+  if (fk.adam) {
+    const AdamPlan& a = fk.adam_plan;
+    auto src = [&](const AdamSrc& x) { return x.kind == AdamSrc::Gemm ? gemm : in[x.index]->as<float>(); };
+    auto dst = [&](int o) { return o >= 0 ? out[o]->as<float>() : nullptr; };
+    const float* streams[4] = {src(a.p), src(a.m), src(a.v), src(a.g)};
+    const float sc[8] = {sval[a.b1.index], sval[a.c1.index], sval[a.s1.index], sval[a.b2.index],
+                         sval[a.c2.index], sval[a.s2.index], sval[a.eps.index], sval[a.lr.index]};
+    float* const outs[3] = {dst(a.out_p), dst(a.out_m), dst(a.out_v)};
+    // chunks of 16 Ki elements (64 KiB per stream): small updates run inline, large ones on the pool
+    const int64_t chunk = 16384, tasks = (fk.N + chunk - 1) / chunk;
+    parallel_for(tasks, [&](int64_t t) { run_adam(streams, sc, outs, t * chunk, std::min(fk.N, (t + 1) * chunk)); });
+    return;
   }
   std::vector<float> sblock;
   if (nsplat) {  // blocks of splat values for the ops that read them as arrays (not binary_s)

@@ -5,6 +5,7 @@
 #include <memory>
 #include <utility>
 #include <vector>
+#include "backends/host/fused_adam.h"
 #include "backends/host/fused_jit.h"
 #include "ir/node.h"
 #include "ir/shape.h"
@@ -78,6 +79,9 @@ struct FusedKernel {
   // the part of each task's range that is a multiple of its step; the interpreter does the tail
   std::shared_ptr<JitProgram> jit;
   std::vector<std::pair<bool, int>> jit_ptrs;  // per JIT pointer: (is an output, its index)
+  // the kernel is one Adam update: run as a hand-fused loop, not by the passes (fused_adam.h)
+  bool adam = false;
+  AdamPlan adam_plan;
 };
 
 // Translates the single pass of an element-wise loop kernel for the code generator; leaves

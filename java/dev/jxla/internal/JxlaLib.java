@@ -7,6 +7,7 @@ import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.CriticalRegion;
 import org.bytedeco.javacpp.annotation.Platform;
 import org.bytedeco.javacpp.annotation.Properties;
 
@@ -61,6 +62,9 @@ public final class JxlaLib {
   public static native int jxla_tensor_from_data(@Cast("jxla_device_t") long dev, int dtype, @Cast("const int64_t*") long[] shape,
       int rank, @Cast("const void*") Buffer data, long nbytes, @Cast("jxla_tensor_t*") LongPointer out);
 
+  // @CriticalRegion (trainfast): the array is pinned, not copied in and back out by JNI (a training
+  // step uploads its batch every step; the engine copies it once into its own buffer, no JNI call-back)
+  @CriticalRegion
   public static native int jxla_tensor_from_data(@Cast("jxla_device_t") long dev, int dtype, @Cast("const int64_t*") long[] shape,
       int rank, @Cast("const void*") float[] data, long nbytes, @Cast("jxla_tensor_t*") LongPointer out);
 
@@ -200,6 +204,10 @@ public final class JxlaLib {
   public static native int jxla_function_create_on(@Cast("const jxla_tensor_t*") long[] params, int nparams,
       @Cast("const jxla_tensor_t*") long[] outputs, int nout, @Cast("jxla_device_t") long device,
       @Cast("jxla_function_t*") LongPointer out);
+
+  // ---- fused optimizer tracing (issue 5, trainfast) ----
+  public static native int jxla_optim_adam_update(@Cast("jxla_tensor_t") long p, @Cast("jxla_tensor_t") long g,
+      @Cast("jxla_tensor_t") long m, @Cast("jxla_tensor_t") long v, @Cast("const jxla_tensor_t*") long[] s);
 
   // ---- benchmark diagnostics (issue 3 target (a)); not part of the tensor API ----
   public static native int jxla_bench_stream_triad(long n, float scalar, int flags, @Cast("double*") DoublePointer checksum,

@@ -326,6 +326,11 @@ public final class Native {
     check(JxlaLib.jxla_tensor_assign(dst, src));
   }
 
+  // ---- fused optimizer tracing (issue 5, trainfast) ----
+  public static void adamUpdate(long p, long g, long m, long v, long[] scalars) {
+    check(JxlaLib.jxla_optim_adam_update(p, g, m, v, scalars));
+  }
+
   // ---- compiled functions (CompiledFunction; issue 6) ----
 
   /** Builds a native function from placeholder data tensors and traced outputs. */

@@ -19,6 +19,8 @@ public class Adam extends Optimizer {
   private final boolean decoupled;
   private final Tensor[] m;
   private final Tensor[] v;
+  /** Trace the update with one engine call (Tensor.adamUpdate); false: op by op (tests compare). */
+  boolean fusedTrace = true;
 
   /** Adam with betas (0.9, 0.999), eps 1e-8, no weight decay. */
   public Adam(List<Tensor> params, double lr) {
@@ -47,6 +49,14 @@ public class Adam extends Optimizer {
     if (m[i] == null) {
       m[i] = newState(p);
       v[i] = newState(p);
+    }
+    if (weightDecay == 0 && fusedTrace) {
+      // one engine call traces the same ops as the lines below (Tensor.adamUpdate)
+      Tensor.adamUpdate(p, g, m[i], v[i], scalar("beta1", beta1, p), scalar("1-beta1", 1 - beta1, p),
+          scalar("1/bias_correction1", 1 / (1 - Math.pow(beta1, t)), p), scalar("beta2", beta2, p),
+          scalar("1-beta2", 1 - beta2, p), scalar("1/bias_correction2", 1 / (1 - Math.pow(beta2, t)), p),
+          scalar("eps", eps, p), scalar("lr", lr(), p));
+      return;
     }
     Tensor base = p;
     if (weightDecay != 0) {

@@ -170,4 +170,57 @@ class OptimizerTest {
       p.requiresGrad(false);
     }
   }
+
+  /** Parameters of a tiny MLP after n Adam steps (f32, random data), traced fused or op by op. */
+  static float[][] mlpAfterAdam(boolean fused, int n) {
+    java.util.Random r = new java.util.Random(5);
+    float[] x = new float[8 * 13];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = r.nextFloat() - 0.5f;
+    }
+    dev.jxla.Rng rng = new dev.jxla.Rng(3);
+    try (dev.jxla.nn.Sequential net = new dev.jxla.nn.Sequential(new dev.jxla.nn.Linear(13, 7, rng), new dev.jxla.nn.ReLU(),
+        new dev.jxla.nn.Linear(7, 3, rng)); Adam opt = new Adam(net.parameters(), 0.05)) {
+      opt.fusedTrace = fused;
+      for (int t = 0; t < n; t++) {
+        try (TensorScope s = new TensorScope()) {
+          Tensor y = net.forward(Tensor.of(x, 8, 13));
+          y.mul(y).sum().backward();
+          opt.step();
+          opt.zeroGrad();
+        }
+        Jxla.sync();
+      }
+      List<Tensor> ps = net.parameters();
+      float[][] out = new float[ps.size()][];
+      for (int i = 0; i < out.length; i++) {
+        out[i] = ps.get(i).toFloatArray();
+      }
+      return out;
+    }
+  }
+
+  @Test
+  void adamTracedInOneCallEqualsTheOpByOpTraceBitForBit() {
+    float[][] fused = mlpAfterAdam(true, 6), ops = mlpAfterAdam(false, 6);
+    for (int i = 0; i < fused.length; i++) {
+      assertArrayEquals(ops[i], fused[i], 0f, "parameter " + i);  // delta 0: identical floats
+    }
+  }
+
+  @Test
+  void adamUpdateRejectsMismatchedStateNamingTheArgument() {
+    try (TensorScope s = new TensorScope()) {
+      Tensor p = Tensor.of(new float[] {1, 2, 3});
+      Tensor g = Tensor.of(new float[] {1, 2});
+      Tensor[] sc = new Tensor[8];
+      for (int i = 0; i < 8; i++) {
+        sc[i] = Tensor.scalar(0.5f);
+      }
+      IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> Tensor.adamUpdate(p, g, p, p, sc));
+      org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("adam_update: the gradient is f32[2]"), e.getMessage());
+      assertEquals(1.0f, p.toFloatArray()[0]);  // nothing assigned
+    }
+  }
 }
