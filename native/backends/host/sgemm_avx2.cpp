@@ -147,9 +147,15 @@ struct PackedA {
   const float* at(int i) const { return p + i; }
   void next() { p += kMR; }
 };
-struct RowsA {
+struct RowsA {  // 6 consecutive rows lda apart: two registers address them all
   const float* p;
-  int64_t off[kMR];  // element offsets of the 6 rows from p (edge rows repeat the last real row)
+  int64_t lda;
+  const float* at(int i) const { return p + i * lda; }
+  void next() { p += 1; }
+};
+struct RowsAEdge {  // fewer than 6 rows left: the missing rows repeat the last real row
+  const float* p;
+  int64_t off[kMR];  // element offsets of the 6 rows from p
   const float* at(int i) const { return p + off[i]; }
   void next() { p += 1; }
 };
@@ -219,8 +225,10 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const flo
       const bool ow = full ? overwrite : true;
       if (pa) {
         kernel_6x16(kc, PackedA{pa + ir * kc}, b, out, ldo, ow);
+      } else if (mr == kMR) {
+        kernel_6x16(kc, RowsA{a + ir * lda, lda}, b, out, ldo, ow);
       } else {
-        RowsA src{a + ir * lda, {}};
+        RowsAEdge src{a + ir * lda, {}};
         for (int64_t i = 0; i < kMR; ++i) src.off[i] = std::min(i, mr - 1) * lda;
         kernel_6x16(kc, src, b, out, ldo, ow);
       }
