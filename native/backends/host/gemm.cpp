@@ -3,7 +3,8 @@
 // tile pack all of op(A) (M x K). So rows are split when M >= N, columns otherwise. Tiles are at
 // least kMinFlops of work (small GEMMs stay one call) and aligned (rows to 16, columns to 64
 // floats) so no tile starts mid cache line; at most one tile per pool thread, since the pool
-// hands tiles out dynamically and a busy pool runs them all on the caller.
+// hands tiles out dynamically and a busy pool runs them all on the caller. The sgemm_avx2 path
+// has its own rule (host_sgemm_tiles): narrow column tiles, which re-pack nothing.
 #include "backends/host/gemm.h"
 #include <cblas.h>
 #include <algorithm>

@@ -104,23 +104,28 @@ __attribute__((target("avx2"))) void pack_a(bool ta, const float* A, int64_t lda
 // op(B)[p0 .. p0+kc, j0 .. j0+nc] -> ceil(nc/16) micro-panels, each kc x 16, columns past nc zero.
 __attribute__((target("avx2"))) void pack_b(bool tb, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
                                             int64_t nc, float* dst) {
-  for (int64_t jr = 0; jr < nc; jr += kNR, dst += kNR * kc) {
-    const int64_t nr = std::min(kNR, nc - jr);
-    if (!tb) {  // B stored K x N: each k holds 16 contiguous columns
-      for (int64_t k = 0; k < kc; ++k) {
-        const float* src = B + (p0 + k) * ldb + j0 + jr;
-        float* d = dst + k * kNR;
+  if (!tb) {
+    // B stored K x N: row k of the block is contiguous; read it whole (one stream, which the
+    // hardware prefetcher follows) and deal its 16-column pieces out to the panels
+    for (int64_t k = 0; k < kc; ++k) {
+      const float* src = B + (p0 + k) * ldb + j0;
+      for (int64_t jr = 0; jr < nc; jr += kNR) {
+        const int64_t nr = std::min(kNR, nc - jr);
+        float* d = dst + jr * kc + k * kNR;
         if (nr == kNR) {
-          _mm256_store_ps(d, _mm256_loadu_ps(src));
-          _mm256_store_ps(d + 8, _mm256_loadu_ps(src + 8));
+          _mm256_store_ps(d, _mm256_loadu_ps(src + jr));
+          _mm256_store_ps(d + 8, _mm256_loadu_ps(src + jr + 8));
         } else {
           int64_t j = 0;
-          for (; j < nr; ++j) d[j] = src[j];
+          for (; j < nr; ++j) d[j] = src[jr + j];
           for (; j < kNR; ++j) d[j] = 0.0f;
         }
       }
-      continue;
     }
+    return;
+  }
+  for (int64_t jr = 0; jr < nc; jr += kNR, dst += kNR * kc) {
+    const int64_t nr = std::min(kNR, nc - jr);
     // B stored N x K: 16 row streams, transposed in 8 x 8 blocks. One half-panel (8 rows) over
     // all of kc, then the other: with ldb a multiple of 1 KB the rows' lines fall in one L1 set
     // (8 ways), so 8 rows at a time keep each line cached between its two 8-float reads.
@@ -147,9 +152,15 @@ struct PackedA {
   const float* at(int i) const { return p + i; }
   void next() { p += kMR; }
 };
-struct RowsA {
+struct RowsA {  // 6 consecutive rows lda apart: two registers address them all
   const float* p;
-  int64_t off[kMR];  // element offsets of the 6 rows from p (edge rows repeat the last real row)
+  int64_t lda;
+  const float* at(int i) const { return p + i * lda; }
+  void next() { p += 1; }
+};
+struct RowsAEdge {  // fewer than 6 rows left: the missing rows repeat the last real row
+  const float* p;
+  int64_t off[kMR];  // element offsets of the 6 rows from p
   const float* at(int i) const { return p + off[i]; }
   void next() { p += 1; }
 };
@@ -219,8 +230,10 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const flo
       const bool ow = full ? overwrite : true;
       if (pa) {
         kernel_6x16(kc, PackedA{pa + ir * kc}, b, out, ldo, ow);
+      } else if (mr == kMR) {
+        kernel_6x16(kc, RowsA{a + ir * lda, lda}, b, out, ldo, ow);
       } else {
-        RowsA src{a + ir * lda, {}};
+        RowsAEdge src{a + ir * lda, {}};
         for (int64_t i = 0; i < kMR; ++i) src.off[i] = std::min(i, mr - 1) * lda;
         kernel_6x16(kc, src, b, out, ldo, ow);
       }
