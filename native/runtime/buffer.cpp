@@ -10,9 +10,11 @@ namespace jxla {
 
 namespace {
 std::atomic<int64_t> g_live_bytes{0};
+std::atomic<uint64_t> g_next_id{1};
 }
 
-Buffer::Buffer(DType dt, Shape sh, Device* dev) : dtype(dt), shape(std::move(sh)), device(dev) {
+Buffer::Buffer(DType dt, Shape sh, Device* dev)
+    : dtype(dt), shape(std::move(sh)), device(dev), id(g_next_id.fetch_add(1, std::memory_order_relaxed)) {
   nbytes = jxla::numel(shape) * dtype_size(dtype);
   if (device) accounted = device->on_alloc(*this);  // may throw ResourceExhausted
   data = host_alloc(static_cast<size_t>(nbytes));  // reuses cached large blocks (issue 3)

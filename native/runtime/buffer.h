@@ -1,6 +1,7 @@
 // buffer.h - a device buffer: 64-byte aligned host memory holding row-major elements.
 // The engine-wide live-bytes counter (jxla_memory_live_bytes) counts every Buffer; a device
 // may also account it (the TPU emulator's HBM) through Device::on_alloc/on_free.
+// id/frozen: see the fields.
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -24,6 +25,13 @@ struct Buffer {
   int64_t nbytes;
   int64_t accounted = 0;  // bytes the device accounted (tiled layout), returned on free
   void* data;
+  // Process-unique, never reused (unlike the address): caches of derived data (prepacked GEMM
+  // weights, backends/host/prepack.h) key on it.
+  const uint64_t id;
+  // True once the contents will never change again while the buffer lives (a Function's captured
+  // constants). The engine never writes into a buffer after producing it, except the fused
+  // executable's temporary slots, which are never frozen.
+  std::atomic<bool> frozen{false};
 
   template <class T> T* as() { return static_cast<T*>(data); }
   template <class T> const T* as() const { return static_cast<const T*>(data); }

@@ -107,6 +107,9 @@ Function::Function(const std::vector<NodeRef>& params, const std::vector<NodeRef
       invalid("function_create: captured constant ", sig_str(c->dtype, c->shape), " is on ", c->device->name(),
               " but the function runs on ", dev_->name(), "; trace with host or ", dev_->name(), " weights");
   }
+  // captured constants are immutable values: mark them so kernels may cache derived data
+  // (prepacked GEMM weights) keyed by the buffer's id
+  for (auto& c : consts_) c->frozen.store(true, std::memory_order_release);
   for (auto& p : params) params_.push_back({p->dtype, p->shape});
   for (auto& o : outputs) outs_.push_back({o->dtype, o->shape});
   int64_t t0 = now_ns();

@@ -274,6 +274,7 @@ std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
     if (!gemm_dot(k.dot, &fk->ta, &fk->tb, &fk->gm, &fk->gn, &fk->gk)) internal("fusion: dot kernel without a GEMM");
     fk->dot_a = b.in_idx.at(k.dot->inputs[0].get());
     fk->dot_b = b.in_idx.at(k.dot->inputs[1].get());
+    fk->prepack = std::make_shared<PrepackCache>();
     fk->dot_is_output = root == k.dot;
     for (size_t i = 0; i < k.outputs.size(); ++i)
       if (k.outputs[i] == k.dot) fk->gemm_into_out = static_cast<int>(i);  // the GEMM result is returned
@@ -546,7 +547,10 @@ void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& i
       beta = 1.0f;
     }
     // tiled over the backend's pool, OpenBLAS single-threaded per tile (gemm.h says why)
-    host_sgemm(fk.ta, fk.tb, fk.gm, fk.gn, fk.gk, A, fk.ta ? fk.gm : fk.gk, B, fk.tb ? fk.gk : fk.gn, C, fk.gn, beta);
+    // a frozen B (constant weights) is packed once per kernel, bit-identical results (prepack.h)
+    auto packed = fk.prepack ? prepacked_b(*fk.prepack, *in[fk.dot_b], fk.tb, fk.gm, fk.gn, fk.gk) : nullptr;
+    if (packed) host_sgemm_packed(fk.ta, fk.gm, fk.gn, fk.gk, A, fk.ta ? fk.gm : fk.gk, *packed, C, fk.gn, beta);
+    else host_sgemm(fk.ta, fk.tb, fk.gm, fk.gn, fk.gk, A, fk.ta ? fk.gm : fk.gk, B, fk.tb ? fk.gk : fk.gn, C, fk.gn, beta);
     gemm = C;
     if (fk.dot_is_output || fk.passes.empty()) return;
   }

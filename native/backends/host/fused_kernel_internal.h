@@ -7,6 +7,7 @@
 #include <vector>
 #include "backends/host/fused_adam.h"
 #include "backends/host/fused_jit.h"
+#include "backends/host/prepack.h"
 #include "ir/node.h"
 #include "ir/shape.h"
 #include "passes/pass.h"
@@ -74,6 +75,7 @@ struct FusedKernel {
   int prefill = -1;
   bool prefill_gather = false;
   Gather prefill_g;
+  std::shared_ptr<PrepackCache> prepack;  // dot: packed constant B operands (prepack.h)
   bool serial_epilogue = false;  // run the epilogue on the calling thread (see run_fused_kernel)
   // element-wise loop kernels: the whole op list compiled to machine code (fused_jit.h), run on
   // the part of each task's range that is a multiple of its step; the interpreter does the tail

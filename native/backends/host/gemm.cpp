@@ -130,6 +130,29 @@ void host_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* 
   });
 }
 
+bool host_sgemm_packable(int64_t M, int64_t N) {
+  return !force_openblas().load(std::memory_order_relaxed) && M > 1 && N > 1;
+}
+
+void host_sgemm_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackedB& B,
+                       float* C, int64_t ldc, float beta) {
+  // host_sgemm's sgemm_avx2 branch with the tile's B slice taken from the packed panels: column
+  // tiles start at multiples of 16 (host_sgemm_tiles rounds steps to 16 or 64)
+  bool rows = true;
+  int64_t step = 0;
+  const int64_t tiles = host_sgemm_tiles(ta, M, N, K, &rows, &step);
+  if (tiles <= 1) {
+    sgemm_avx2_packed(ta, M, N, K, A, lda, B, 0, C, ldc, beta);
+    return;
+  }
+  const int64_t dim = rows ? M : N;
+  parallel_for(tiles, [&](int64_t t) {
+    const int64_t s = t * step, n = std::min(dim, s + step) - s;
+    if (rows) sgemm_avx2_packed(ta, n, N, K, ta ? A + s : A + s * lda, lda, B, 0, C + s * ldc, ldc, beta);
+    else sgemm_avx2_packed(ta, M, n, K, A, lda, B, s, C + s, ldc, beta);
+  });
+}
+
 int64_t host_sgemm_tiles(bool ta, int64_t M, int64_t N, int64_t K, bool* split_rows, int64_t* step) {
   // Column tiles at most sgemm_avx2_direct_n() wide: sgemm_avx2 then reads A in place (no tile
   // re-packs A) and each tile packs only its own columns of B, so many small tiles cost no extra

@@ -21,10 +21,19 @@
 
 namespace jxla {
 
+struct PackedB;
+
 // op(A) is M x K (A stored K x M when ta), op(B) is K x N (B stored N x K when tb); C is M x N
 // with leading dimension ldc.
 void host_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                 int64_t ldb, float* C, int64_t ldc, float beta = 0.0f);
+// Prepacked weights (sgemm_avx2.h PackedB): true when host_sgemm would run sgemm_avx2 for this
+// shape (not OpenBLAS, not a GEMV), i.e. when host_sgemm_packed gives host_sgemm's exact bits.
+bool host_sgemm_packable(int64_t M, int64_t N);
+// host_sgemm with op(B) prepacked: the same tiles over the pool, each reading its slice of B.
+// Only when host_sgemm_packable(M, N).
+void host_sgemm_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackedB& B,
+                       float* C, int64_t ldc, float beta = 0.0f);
 void host_dgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* A, int64_t lda, const double* B,
                 int64_t ldb, double* C, int64_t ldc);
 // f32 kernel choice: JXLA's own AVX2+FMA GEMM (sgemm_avx2.h) when the CPU has it, else

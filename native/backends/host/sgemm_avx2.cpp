@@ -10,10 +10,12 @@
 // arithmetic is the same whether it sits in a full or an edge tile.
 // Narrow products (N <= 128, A stored M x K) skip the A packing: the kernel reads A in place.
 #include "backends/host/sgemm_avx2.h"
+#include "ir/error.h"
 #include <immintrin.h>
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
 
 namespace jxla {
@@ -259,16 +261,14 @@ int64_t sgemm_avx2_kc(int64_t K) {
   return std::max<int64_t>(8, (kc + 7) / 8 * 8);
 }
 
-void sgemm_avx2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
-                int64_t ldb, float* C, int64_t ldc, float beta) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0) {  // empty sum: C = beta C
-    if (beta == 0.0f)
-      for (int64_t i = 0; i < M; ++i) std::fill_n(C + i * ldc, N, 0.0f);
-    return;
-  }
-  const int64_t ncap = std::min(N, kNC), mcap = std::min(M, kMC), kblk = sgemm_avx2_kc(K), kcap = std::min(K, kblk);
-  float* pb = tl_b.get(static_cast<size_t>((ncap + kNR - 1) / kNR * kNR * kcap));
+namespace {
+// The loop nest shared by the packing and the prepacked entries. b_block(pc, kc, jc, nc, pb)
+// returns the packed op(B)[pc .. pc+kc, jc .. jc+nc] (packing it into pb, or pointing into a
+// PackedB): both give the same panel contents, so the arithmetic is identical.
+template <typename BBlock>
+void sgemm_driver(bool ta, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, float* pb, BBlock b_block,
+                  float* C, int64_t ldc, float beta) {
+  const int64_t mcap = std::min(M, kMC), kblk = sgemm_avx2_kc(K), kcap = std::min(K, kblk);
   // few B micro-panels: each packed A value would be reused only a few times, so the kernel
   // reads A (stored M x K) in place instead of paying a packing pass
   const bool direct_a = !ta && N <= kDirectN;
@@ -278,18 +278,73 @@ void sgemm_avx2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* 
     for (int64_t pc = 0; pc < K; pc += kblk) {
       const int64_t kc = std::min(kblk, K - pc);
       const bool overwrite = pc == 0 && beta == 0.0f;
-      pack_b(tb, B, ldb, pc, kc, jc, nc, pb);
+      const float* b = b_block(pc, kc, jc, nc, pb);
       for (int64_t ic = 0; ic < M; ic += kMC) {
         const int64_t mc = std::min(kMC, M - ic);
         if (direct_a) {
-          macro_kernel(mc, nc, kc, nullptr, A + ic * lda + pc, lda, pb, C + ic * ldc + jc, ldc, overwrite);
+          macro_kernel(mc, nc, kc, nullptr, A + ic * lda + pc, lda, b, C + ic * ldc + jc, ldc, overwrite);
         } else {
           pack_a(ta, A, lda, ic, mc, pc, kc, pa);
-          macro_kernel(mc, nc, kc, pa, nullptr, 0, pb, C + ic * ldc + jc, ldc, overwrite);
+          macro_kernel(mc, nc, kc, pa, nullptr, 0, b, C + ic * ldc + jc, ldc, overwrite);
         }
       }
     }
   }
+}
+
+// C = beta C for an empty sum; true when there is nothing (more) to do
+bool trivial(int64_t M, int64_t N, int64_t K, float* C, int64_t ldc, float beta) {
+  if (M <= 0 || N <= 0) return true;
+  if (K > 0) return false;
+  if (beta == 0.0f)
+    for (int64_t i = 0; i < M; ++i) std::fill_n(C + i * ldc, N, 0.0f);
+  return true;
+}
+}  // namespace
+
+void sgemm_avx2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                int64_t ldb, float* C, int64_t ldc, float beta) {
+  if (trivial(M, N, K, C, ldc, beta)) return;
+  const int64_t ncap = std::min(N, kNC), kcap = std::min(K, sgemm_avx2_kc(K));
+  float* pb = tl_b.get(static_cast<size_t>((ncap + kNR - 1) / kNR * kNR * kcap));
+  sgemm_driver(ta, M, N, K, A, lda, pb,
+               [&](int64_t pc, int64_t kc, int64_t jc, int64_t nc, float* dst) {
+                 pack_b(tb, B, ldb, pc, kc, jc, nc, dst);
+                 return static_cast<const float*>(dst);
+               },
+               C, ldc, beta);
+}
+
+void PackedB::Free::operator()(float* p) const { std::free(p); }
+
+std::shared_ptr<const PackedB> sgemm_avx2_pack_b(bool tb, int64_t K, int64_t N, const float* B, int64_t ldb) {
+  auto r = std::make_shared<PackedB>();
+  r->K = K;
+  r->N = N;
+  r->npad = (N + kNR - 1) / kNR * kNR;
+  r->kblk = K > 0 ? sgemm_avx2_kc(K) : 0;
+  const size_t count = static_cast<size_t>(std::max<int64_t>(1, r->npad * K));
+  r->data.reset(static_cast<float*>(std::aligned_alloc(64, (count * sizeof(float) + 63) / 64 * 64)));
+  if (!r->data) throw std::bad_alloc();
+  // K block pc holds ceil(N/16) panels of kc x 16 from offset pc * npad: the blocks before it
+  // are pc deep in total. Panel p starts at p * 16 * kc within its block, the layout pack_b
+  // gives any run of whole panels, so a tile starting at a multiple of 16 columns reads a slice.
+  for (int64_t pc = 0; pc < K; pc += r->kblk) pack_b(tb, B, ldb, pc, std::min(r->kblk, K - pc), 0, N, r->data.get() + pc * r->npad);
+  return r;
+}
+
+void sgemm_avx2_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackedB& B,
+                       int64_t j0, float* C, int64_t ldc, float beta) {
+  if (trivial(M, N, K, C, ldc, beta)) return;
+  if (K != B.K || j0 % kNR != 0 || j0 < 0 || j0 + N > B.N)
+    internal("sgemm_avx2_packed: columns [", j0, ", ", j0 + N, ") x K ", K, " outside the packed ", B.K, " x ", B.N);
+  const float* base = B.data.get();
+  const int64_t npad = B.npad;
+  sgemm_driver(ta, M, N, K, A, lda, nullptr,
+               [&](int64_t pc, int64_t kc, int64_t jc, int64_t, float*) {
+                 return base + pc * npad + (j0 + jc) * kc;  // panel (j0 + jc) / 16 of block pc
+               },
+               C, ldc, beta);
 }
 
 }  // namespace jxla

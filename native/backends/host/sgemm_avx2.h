@@ -13,6 +13,7 @@
 //    sgemm_avx2_available() (checked at run time, never assumed at build time).
 #pragma once
 #include <cstdint>
+#include <memory>
 
 namespace jxla {
 
@@ -31,5 +32,23 @@ int64_t sgemm_avx2_direct_n();
 // Depth of the K blocks for this K (the last block may be shallower): K is cut into
 // ceil(K / 256) nearly equal blocks, a multiple of 8 deep. Depends on K only.
 int64_t sgemm_avx2_kc(int64_t K);
+
+// op(B) (K x N) packed once, whole, in exactly the panels sgemm_avx2 packs per call: K block by
+// K block (sgemm_avx2_kc(K)), 16-column panels zero-padded to npad columns. A GEMM reading it
+// (sgemm_avx2_packed) computes bit-identical results to sgemm_avx2 on the same B (same blocks,
+// same panel values, same kernel), so it may replace per-call packing of constant weights.
+struct PackedB {
+  struct Free {
+    void operator()(float* p) const;
+  };
+  int64_t K = 0, N = 0, npad = 0, kblk = 0;
+  std::unique_ptr<float, Free> data;  // K * npad floats, 64-byte aligned
+  int64_t bytes() const { return K * npad * 4; }
+};
+std::shared_ptr<const PackedB> sgemm_avx2_pack_b(bool tb, int64_t K, int64_t N, const float* B, int64_t ldb);
+// Single-threaded tile like sgemm_avx2: columns [j0, j0 + N) of the packed op(B) (j0 a multiple
+// of 16), C is M x N (its column 0 is op(B) column j0).
+void sgemm_avx2_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackedB& B,
+                       int64_t j0, float* C, int64_t ldc, float beta);
 
 }  // namespace jxla
