@@ -146,14 +146,6 @@ public class TraceBench {
   }
 
   private Tensor trace100() {
-    Tensor z = x;
-    for (int i = 0; i < 100; i++) {
-      Tensor next = (i & 1) == 0 ? z.add(y) : z.mul(y);
-      if (z != x) {
-        z.close();
-      }
-      z = next;
-    }
-    return z;
+    return chain100(x, y);
   }
 }
