@@ -20,7 +20,8 @@ import java.util.stream.Stream;
  * test_data_set_N/ with input_i.pb / output_i.pb TensorProtos. A test passes when the model
  * loads, runs on the device (the host, or an emulated TPU: the model is traced on the host and
  * compiled for the device) and every output matches: same dims, integers and bools exactly (after
- * wrapping widened integers back to the declared type), floats within
+ * wrapping widened integers back to the declared type), float8/float4 values exactly (the sign of
+ * zero included), other floats within
  * |actual - expected| <= atol + rtol * |expected| (ONNX's own runner: rtol 1e-3, atol 1e-7;
  * NaN matches NaN, infinities must be equal).
  */
@@ -151,8 +152,16 @@ public final class Conformance {
         return "dtype " + actual.dtype() + ", expected " + OnnxTensors.typeName(want.type);
       }
       double[] a = actual.toDoubleArray();
+      boolean exact = NarrowFloat.of(want.type) != null;
       for (int k = 0; k < a.length; k++) {
         double e = want.f[k];
+        if (exact) {
+          // float8/float4: the format's value exactly, the sign of zero included (NaN matches NaN)
+          if (Double.compare(a[k], e) != 0 && !(Double.isNaN(a[k]) && Double.isNaN(e))) {
+            return "element " + k + " is " + a[k] + ", expected " + e + " (" + OnnxTensors.typeName(want.type) + ", exact)";
+          }
+          continue;
+        }
         boolean ok = Double.isNaN(e) ? Double.isNaN(a[k])
             : Double.isInfinite(e) ? a[k] == e : Math.abs(a[k] - e) <= atol + rtol * Math.abs(e);
         if (!ok) {

@@ -47,6 +47,8 @@ public final class OnnxModel implements AutoCloseable {
   public static final int MAX_OPSET = 27;
 
   private final GraphProto graph;
+  /** The graph's nodes, with CastLike to a float8/float4 target rewritten as a Cast. */
+  private final List<NodeProto> nodes;
   private final int opset;
   private final List<String> inputs = new ArrayList<>();
   private final List<Integer> inputTypes = new ArrayList<>();
@@ -99,6 +101,7 @@ public final class OnnxModel implements AutoCloseable {
     for (TensorProto t : graph.getInitializerList()) {
       inits.add(t.getName());
     }
+    nodes = narrowFloatTypes(source);
     for (ValueInfoProto v : graph.getInputList()) {
       if (!inits.contains(v.getName())) {
         inputs.add(v.getName());
@@ -113,7 +116,7 @@ public final class OnnxModel implements AutoCloseable {
     Set<String> defined = new HashSet<>(inits);
     defined.addAll(inputs);
     defined.add("");
-    for (NodeProto n : graph.getNodeList()) {
+    for (NodeProto n : nodes) {
       for (String s : n.getInputList()) {
         if (!defined.contains(s)) {
           throw new OnnxException(source + ": " + OnnxAttrs.describe(n) + " uses '" + s + "', which no earlier node, input or initializer defines");
@@ -152,16 +155,94 @@ public final class OnnxModel implements AutoCloseable {
     return t;
   }
 
+  /** Operators that only move, select or copy elements: they keep float8/float4 values exact. */
+  private static final Set<String> VALUE_PRESERVING = Set.of("Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze",
+      "Transpose", "Concat", "Slice", "Gather", "GatherElements", "Expand", "Tile", "Split", "Where");
+
+  /**
+   * Float8/float4 values are f32 tensors holding values of the format (see {@link NarrowFloat});
+   * this pass finds which values have such a type (graph inputs, initializers, Constant nodes,
+   * Cast/CastLike to such a type, and value-preserving operators of them) and rejects every
+   * other operator that consumes one, since f32 arithmetic would leave the format's grid. It
+   * returns the node list with CastLike to such a target rewritten as Cast (the target's engine
+   * dtype is f32, which does not say which format to round to).
+   */
+  private List<NodeProto> narrowFloatTypes(String source) {
+    Map<String, Integer> narrow = new HashMap<>();
+    for (ValueInfoProto v : graph.getInputList()) {
+      int t = v.hasType() && v.getType().hasTensorType() ? v.getType().getTensorType().getElemType() : 0;
+      if (NarrowFloat.of(t) != null) {
+        narrow.put(v.getName(), t);
+      }
+    }
+    for (TensorProto t : graph.getInitializerList()) {
+      if (NarrowFloat.of(t.getDataType()) != null) {
+        narrow.put(t.getName(), t.getDataType());
+      }
+    }
+    List<NodeProto> out = new ArrayList<>();
+    Set<String> bad = new TreeSet<>();
+    for (NodeProto n : graph.getNodeList()) {
+      String op = n.getOpType();
+      Integer keep = null;
+      if (op.equals("CastLike") && n.getInputCount() == 2 && narrow.containsKey(n.getInput(1))) {
+        int to = narrow.get(n.getInput(1));
+        NodeProto.Builder b = n.toBuilder().clearInput().addInput(n.getInput(0)).setOpType("Cast").clearAttribute();
+        for (var at : n.getAttributeList()) {
+          if (at.getName().equals("saturate") || at.getName().equals("round_mode")) {
+            b.addAttribute(at);
+          }
+        }
+        b.addAttribute(dev.jxla.onnx.proto.Onnx.AttributeProto.newBuilder().setName("to").setI(to)
+            .setType(dev.jxla.onnx.proto.Onnx.AttributeProto.AttributeType.INT));
+        n = b.build();
+        op = "Cast";
+      }
+      if (op.equals("Cast")) {
+        int to = (int) new OnnxAttrs(n).i("to", 0);
+        keep = NarrowFloat.of(to) != null ? to : null;
+      } else if (op.equals("Constant")) {
+        OnnxAttrs a = new OnnxAttrs(n);
+        if (a.has("value") && NarrowFloat.of(a.t("value").getDataType()) != null) {
+          keep = a.t("value").getDataType();
+        }
+      } else {
+        for (int k = 0; k < n.getInputCount(); k++) {
+          Integer t = narrow.get(n.getInput(k));
+          if (t == null || op.equals("Shape") || op.equals("Size")) {
+            continue;
+          }
+          if (VALUE_PRESERVING.contains(op)) {
+            keep = t;
+          } else {
+            bad.add(op + " on " + OnnxTensors.typeName(t) + " values");
+          }
+        }
+      }
+      if (keep != null) {
+        for (String o : n.getOutputList()) {
+          narrow.put(o, keep);
+        }
+      }
+      out.add(n);
+    }
+    if (!bad.isEmpty()) {
+      throw new OnnxException(source + ": unsupported operator(s): " + String.join(", ", bad)
+          + " (float8/float4 values are supported by Cast, CastLike and the operators that only move elements)");
+    }
+    return out;
+  }
+
   /** Graph inputs whose values must be known at trace time (they reach a shape-like operand). */
   private int[] findStaticInputs() {
     Map<String, NodeProto> producer = new HashMap<>();
-    for (NodeProto n : graph.getNodeList()) {
+    for (NodeProto n : nodes) {
       for (String o : n.getOutputList()) {
         producer.put(o, n);
       }
     }
     ArrayDeque<String> work = new ArrayDeque<>();
-    for (NodeProto n : graph.getNodeList()) {
+    for (NodeProto n : nodes) {
       for (int k : OnnxOps.staticInputs(n.getOpType(), opset)) {
         if (k < n.getInputCount() && !n.getInput(k).isEmpty()) {
           work.add(n.getInput(k));
@@ -285,7 +366,7 @@ public final class OnnxModel implements AutoCloseable {
     for (int i : staticInputs) {
       known.add(inputs.get(i));
     }
-    for (NodeProto node : graph.getNodeList()) {
+    for (NodeProto node : nodes) {
       NodeProto n = node;
       Tensor[] args = new Tensor[n.getInputCount()];
       boolean[] argKnown = new boolean[args.length];

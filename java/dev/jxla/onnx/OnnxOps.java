@@ -234,6 +234,11 @@ final class OnnxOps {
       }
       case "Cast": {
         int to = (int) a.i("to", 0);
+        NarrowFloat nf = NarrowFloat.of(to);
+        if (nf != null) {
+          // float8/float4: an f32 tensor of the format's values, rounded by the ONNX rules
+          return one(nf.round(x, a.i("saturate", 1) != 0, a.s("round_mode", "up")));
+        }
         int bits = OnnxTensors.subByteBits(to);
         if (bits > 0) {
           // 4-/2-bit integers: round half to even, then wrap around (two's complement), as the

@@ -17,7 +17,9 @@ import java.util.Arrays;
  * wrap-around to the declared type) gives the ONNX result for the operators we map (add, sub,
  * mul, comparisons, min/max, division of non-negative values). Every other type is rejected
  * with an {@link OnnxException} naming it. The packed 4- and 2-bit integers (INT4, UINT4, INT2,
- * UINT2) are unpacked to s32 (first element in the low bits of each byte).
+ * UINT2) are unpacked to s32 (first element in the low bits of each byte). The 8- and 4-bit
+ * float types (float8 E4M3FN/E4M3FNUZ/E5M2/E5M2FNUZ/E8M0, FLOAT4E2M1) are decoded to their
+ * values in f32 tensors (exact; see {@link NarrowFloat}).
  *
  * <p>Data comes from raw_data (little-endian) or the typed fields; a size that does not match
  * the dims is reported as a malformed tensor, never read past.
@@ -40,6 +42,12 @@ public final class OnnxTensors {
   public static final int UINT32 = 12;
   public static final int UINT64 = 13;
   public static final int BFLOAT16 = 16;
+  public static final int FLOAT8E4M3FN = 17;
+  public static final int FLOAT8E4M3FNUZ = 18;
+  public static final int FLOAT8E5M2 = 19;
+  public static final int FLOAT8E5M2FNUZ = 20;
+  public static final int FLOAT4E2M1 = 23;
+  public static final int FLOAT8E8M0 = 24;
   public static final int UINT4 = 21;
   public static final int INT4 = 22;
   public static final int UINT2 = 25;
@@ -63,7 +71,7 @@ public final class OnnxTensors {
       case UINT4: case INT4: case UINT2: case INT2:
         return true;
       default:
-        return false;
+        return NarrowFloat.of(t) != null;
     }
   }
 
@@ -79,6 +87,9 @@ public final class OnnxTensors {
       case INT64: case UINT32: case UINT64: return DType.S64;
       case BOOL: return DType.BOOL;
       default:
+        if (NarrowFloat.of(t) != null) {
+          return DType.F32;  // values of the format, exactly (see NarrowFloat)
+        }
         throw new OnnxException(what + ": element type " + typeName(t) + " is not supported");
     }
   }
@@ -143,6 +154,7 @@ public final class OnnxTensors {
   private static int elemBytes(int t) {
     switch (t) {
       case BOOL: case INT8: case UINT8: return 1;
+      case FLOAT8E4M3FN: case FLOAT8E4M3FNUZ: case FLOAT8E5M2: case FLOAT8E5M2FNUZ: case FLOAT8E8M0: return 1;
       case INT16: case UINT16: case FLOAT16: case BFLOAT16: return 2;
       case FLOAT: case INT32: case UINT32: return 4;
       default: return 8;
@@ -150,7 +162,7 @@ public final class OnnxTensors {
   }
 
   private static boolean isFloatType(int t) {
-    return t == FLOAT || t == DOUBLE || t == FLOAT16 || t == BFLOAT16;
+    return t == FLOAT || t == DOUBLE || t == FLOAT16 || t == BFLOAT16 || NarrowFloat.of(t) != null;
   }
 
   /** Decodes a TensorProto into host values. */
@@ -170,8 +182,9 @@ public final class OnnxTensors {
     int n = (int) numel(dims, w);
     double[] f = isFloatType(t) ? new double[n] : null;
     long[] iv = f == null ? new long[n] : null;
-    int bits = subByteBits(t);
-    if (bits > 0) {
+    NarrowFloat nf = NarrowFloat.of(t);
+    int bits = nf != null ? nf.bits() : subByteBits(t);
+    if (bits < 8 && bits > 0) {
       // packed, the first element in the low bits of each byte (raw_data or one byte per int32_data)
       int perByte = 8 / bits;
       int nbytes = (n + perByte - 1) / perByte;
@@ -185,7 +198,11 @@ public final class OnnxTensors {
       for (int k = 0; k < n; k++) {
         int by = raw ? p.getRawData().byteAt(k / perByte) & 0xff : p.getInt32Data(k / perByte) & 0xff;
         int v = (by >>> ((k % perByte) * bits)) & mask;
-        iv[k] = signed && v >= (1 << (bits - 1)) ? v - (1 << bits) : v;
+        if (nf != null) {
+          f[k] = nf.decode(v);
+        } else {
+          iv[k] = signed && v >= (1 << (bits - 1)) ? v - (1 << bits) : v;
+        }
       }
       return new HostTensor(t, dims, f, iv);
     }
@@ -198,6 +215,10 @@ public final class OnnxTensors {
       }
       ByteBuffer b = raw.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
       for (int k = 0; k < n; k++) {
+        if (nf != null) {
+          f[k] = nf.decode(b.get() & 0xff);  // one code per byte
+          continue;
+        }
         switch (t) {
           case FLOAT: f[k] = b.getFloat(); break;
           case DOUBLE: f[k] = b.getDouble(); break;
@@ -227,6 +248,14 @@ public final class OnnxTensors {
       throw new OnnxException(w + ": holds " + have + " values but " + typeName(t) + Arrays.toString(dims) + " needs " + n);
     }
     for (int k = 0; k < n; k++) {
+      if (nf != null) {
+        int c = p.getInt32Data(k);  // one code per int32 (the TensorProto convention for float8)
+        if (c < 0 || c > 0xff) {
+          throw new OnnxException(w + ": int32_data[" + k + "] = " + c + " is not a " + typeName(t) + " code");
+        }
+        f[k] = nf.decode(c);
+        continue;
+      }
       switch (t) {
         case FLOAT: f[k] = p.getFloatData(k); break;
         case DOUBLE: f[k] = p.getDoubleData(k); break;
