@@ -8,6 +8,7 @@ import dev.jxla.Precision;
 import dev.jxla.Tensor;
 import dev.jxla.TensorScope;
 import dev.jxla.onnx.OnnxModel;
+import dev.jxla.onnx.OnnxValue;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -93,20 +94,33 @@ public final class RunCommand {
     double sim0 = dev.isHost() ? 0 : dev.simulatedSeconds();
     try (CompiledFunction f = m.compile(Bucketing.none(), dev); TensorScope scope = new TensorScope()) {
       List<String> names = m.inputNames();
-      Tensor[] in = new Tensor[names.size()];
+      OnnxValue[] in = new OnnxValue[names.size()];
       for (int i = 0; i < in.length; i++) {
         Path p = inputs.remove(names.get(i));
         if (p == null) {
           throw new IllegalArgumentException("run: missing --input " + names.get(i) + "=FILE.npy (model inputs: " + names + ")");
         }
-        in[i] = Npy.read(p);
+        if (m.inputIsSequence(i)) {
+          throw new IllegalArgumentException("run: input " + names.get(i) + " is a sequence of tensors; a .npy file holds one tensor");
+        }
+        in[i] = OnnxValue.of(Npy.read(p));
       }
       if (!inputs.isEmpty()) {
         throw new IllegalArgumentException("run: the model has no input(s) " + inputs.keySet() + " (model inputs: " + names + ")");
       }
-      Tensor[] outs = f.call(in);
+      OnnxValue[] outs = m.call(f, in);
       for (int i = 0; i < outs.length; i++) {
-        out.println(summary(m.outputNames().get(i), outs[i]));
+        String name = m.outputNames().get(i);
+        if (outs[i].isNone()) {
+          out.println(name + ": none (absent optional)");
+        } else if (outs[i].isSequence()) {
+          out.println(name + ": sequence of " + outs[i].sequence().size() + " tensors");
+          for (int k = 0; k < outs[i].sequence().size(); k++) {
+            out.println(summary(name + "[" + k + "]", outs[i].sequence().get(k)));
+          }
+        } else {
+          out.println(summary(name, outs[i].tensor()));
+        }
       }
       if (!dev.isHost()) {
         out.printf("%n%s (precision %s): simulated device time %.3f us (weights upload included)%n", dev.name(),

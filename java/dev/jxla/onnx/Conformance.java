@@ -6,6 +6,8 @@ import dev.jxla.Jxla;
 import dev.jxla.Precision;
 import dev.jxla.Tensor;
 import dev.jxla.TensorScope;
+import dev.jxla.onnx.proto.Onnx.OptionalProto;
+import dev.jxla.onnx.proto.Onnx.SequenceProto;
 import dev.jxla.onnx.proto.Onnx.TensorProto;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -23,7 +25,8 @@ import java.util.stream.Stream;
  * wrapping widened integers back to the declared type), float8/float4 values exactly (the sign of
  * zero included), other floats within
  * |actual - expected| <= atol + rtol * |expected| (ONNX's own runner: rtol 1e-3, atol 1e-7;
- * NaN matches NaN, infinities must be equal).
+ * NaN matches NaN, infinities must be equal). Sequence outputs must have the expected length
+ * and every tensor must match; optional outputs must be present or absent as expected.
  */
 public final class Conformance {
   /** ONNX's default tolerances (onnx/backend/test/runner). */
@@ -118,27 +121,86 @@ public final class Conformance {
 
   private static String runSet(OnnxModel model, CompiledFunction f, Path set) throws IOException {
     int nin = model.inputNames().size();
-    Tensor[] in = new Tensor[nin];
+    OnnxValue[] in = new OnnxValue[nin];
     for (int i = 0; i < nin; i++) {
       Path p = set.resolve("input_" + i + ".pb");
       if (!Files.exists(p)) {
         return "missing " + p.getFileName() + " for input '" + model.inputNames().get(i) + "'";
       }
-      in[i] = OnnxTensors.toTensor(OnnxTensors.decode(TensorProto.parseFrom(Files.readAllBytes(p)), p.toString()), p.toString());
+      in[i] = readValue(Files.readAllBytes(p), model.inputIsSequence(i), model.inputIsOptional(i), p.toString(), null);
     }
-    Tensor[] out = f.call(in);
+    OnnxValue[] out = model.call(f, in);
     for (int i = 0; i < model.outputNames().size(); i++) {
       Path p = set.resolve("output_" + i + ".pb");
       if (!Files.exists(p)) {
         continue;
       }
-      OnnxTensors.HostTensor want = OnnxTensors.decode(TensorProto.parseFrom(Files.readAllBytes(p)), p.toString());
-      String why = compare(want, out[i], RTOL, ATOL);
-      if (why != null) {
-        return "output " + i + " ('" + model.outputNames().get(i) + "'): " + why;
+      String what = "output " + i + " ('" + model.outputNames().get(i) + "'): ";
+      List<OnnxTensors.HostTensor> ws = new ArrayList<>();
+      OnnxValue want = readValue(Files.readAllBytes(p), model.outputIsSequence(i), model.outputIsOptional(i), p.toString(), ws);
+      if (want.isNone() != out[i].isNone() || want.isSequence() != out[i].isSequence()) {
+        return what + out[i] + ", expected " + want;
+      }
+      List<Tensor> as = new ArrayList<>();
+      if (want.isSequence()) {
+        if (want.sequence().size() != out[i].sequence().size()) {
+          return what + out[i] + ", expected " + want;
+        }
+        as.addAll(out[i].sequence());
+      } else if (want.isTensor()) {
+        as.add(out[i].tensor());
+      }
+      for (int k = 0; k < ws.size(); k++) {
+        String why = compare(ws.get(k), as.get(k), RTOL, ATOL);
+        if (why != null) {
+          return what + (want.isSequence() ? "tensor " + k + ": " : "") + why;
+        }
       }
     }
     return null;
+  }
+
+  /**
+   * A test-data value: a TensorProto, or for sequence/optional values a SequenceProto /
+   * OptionalProto (onnx-data.proto) of tensors. The decoded host tensors (exact, with their
+   * declared ONNX type, for comparisons) are appended to {@code host} when it is not null.
+   */
+  private static OnnxValue readValue(byte[] bytes, boolean sequence, boolean optional, String what,
+      List<OnnxTensors.HostTensor> host) throws IOException {
+    if (optional) {
+      OptionalProto o = OptionalProto.parseFrom(bytes);
+      if (o.hasTensorValue()) {
+        return tensorValue(o.getTensorValue(), what, host);
+      }
+      if (o.hasSequenceValue()) {
+        return sequenceValue(o.getSequenceValue(), what, host);
+      }
+      if (o.hasOptionalValue() || o.getElemType() > 3) {
+        throw new OnnxException(what + ": nested optional or map values are not supported");
+      }
+      return OnnxValue.none();
+    }
+    return sequence ? sequenceValue(SequenceProto.parseFrom(bytes), what, host)
+        : tensorValue(TensorProto.parseFrom(bytes), what, host);
+  }
+
+  private static OnnxValue sequenceValue(SequenceProto s, String what, List<OnnxTensors.HostTensor> host) {
+    if (s.getSequenceValuesCount() > 0 || s.getOptionalValuesCount() > 0) {
+      throw new OnnxException(what + ": sequences of sequences or optionals are not supported");
+    }
+    List<Tensor> ts = new ArrayList<>();
+    for (TensorProto t : s.getTensorValuesList()) {
+      ts.add(tensorValue(t, what, host).tensor());
+    }
+    return OnnxValue.sequence(ts);
+  }
+
+  private static OnnxValue tensorValue(TensorProto p, String what, List<OnnxTensors.HostTensor> host) {
+    OnnxTensors.HostTensor h = OnnxTensors.decode(p, what);
+    if (host != null) {
+      host.add(h);
+    }
+    return OnnxValue.of(OnnxTensors.toTensor(h, what));
   }
 
   /** Null if {@code actual} matches {@code want}, else the first difference. */

@@ -39,7 +39,11 @@ import java.util.TreeSet;
  * {@link OnnxException}. Tracing happens on the first call per input signature: initializers
  * become captured constants, subgraphs of constants are folded, and graph inputs that feed
  * shape-like operands (Reshape's shape, Slice's starts, ...) are static inputs whose values are
- * part of the signature. Narrow integer types are widened (see {@link OnnxTensors}).
+ * part of the signature. Narrow integer types are widened (see {@link OnnxTensors}); float8 and
+ * float4 values are f32 tensors of the format's values (see {@link NarrowFloat}, checked at load
+ * to flow only through Cast/CastLike and element moves). Sequence and optional inputs/outputs
+ * are supported at the graph boundary and through Identity; such models are called with
+ * {@link #call(CompiledFunction, OnnxValue...)} (see OnnxBoundary for the flat convention).
  */
 public final class OnnxModel implements AutoCloseable {
   /** Lowest and highest default-domain opset accepted. */
@@ -57,7 +61,10 @@ public final class OnnxModel implements AutoCloseable {
   private final Map<String, Tensor> constants = new LinkedHashMap<>();
   /** Values folded from initializers only: computed by the first trace, shared by all signatures. */
   private final Map<String, Tensor> folded = new HashMap<>();
+  /** Graph-input indices (into {@link #inputs}) of the static inputs. */
   private final int[] staticInputs;
+  /** Sequence/optional inputs and outputs and the flat convention for them. */
+  private final OnnxBoundary boundary = new OnnxBoundary();
   private volatile boolean closed;
   private boolean compiled;
 
@@ -105,11 +112,13 @@ public final class OnnxModel implements AutoCloseable {
     for (ValueInfoProto v : graph.getInputList()) {
       if (!inits.contains(v.getName())) {
         inputs.add(v.getName());
+        boundary.addInput(OnnxBoundary.kind(v, source + " input"));
         inputTypes.add(elemType(v, source + " input"));
       }
     }
     for (ValueInfoProto v : graph.getOutputList()) {
       outputs.add(v.getName());
+      boundary.addOutput(OnnxBoundary.kind(v, source + " output"));
       outputTypes.add(elemType(v, source + " output"));
     }
     // every value is defined before use
@@ -129,7 +138,13 @@ public final class OnnxModel implements AutoCloseable {
         throw new OnnxException(source + ": graph output '" + o + "' is never computed");
       }
     }
+    Set<String> boundaryUses = boundary.check(nodes, inputs, outputs);
+    if (!boundaryUses.isEmpty()) {
+      throw new OnnxException(source + ": unsupported operator(s): " + String.join(", ", boundaryUses)
+          + " (sequence and optional values are supported at the graph boundary and through Identity)");
+    }
     staticInputs = findStaticInputs();
+    boundary.flatStatic(staticInputs, inputs);  // rejects a sequence/optional input that feeds a shape
     // initializers: data tensors owned by the model, shared by every compiled signature
     TensorScope.unscoped(() -> {
       try {
@@ -145,10 +160,7 @@ public final class OnnxModel implements AutoCloseable {
   }
 
   private static int elemType(ValueInfoProto v, String what) {
-    if (v.hasType() && !v.getType().hasTensorType()) {
-      throw new OnnxException(what + " '" + v.getName() + "' is not a tensor (sequence, map and optional types are not supported)");
-    }
-    int t = v.hasType() && v.getType().hasTensorType() ? v.getType().getTensorType().getElemType() : 0;
+    int t = OnnxBoundary.elemType(v);  // of the tensors of a sequence/optional
     if (t != 0 && !OnnxTensors.supported(t)) {
       throw new OnnxException(what + " '" + v.getName() + "': element type " + OnnxTensors.typeName(t) + " is not supported");
     }
@@ -347,27 +359,28 @@ public final class OnnxModel implements AutoCloseable {
       throw new IllegalStateException("compile: this model already has its compiled function; open it again for another");
     }
     compiled = true;
-    CompiledFunction f = device == null ? Jxla.compile(this::trace, bucketing, staticInputs)
-        : Jxla.compile(this::trace, device, bucketing, staticInputs);
+    int[] st = boundary.flatStatic(staticInputs, inputs);
+    CompiledFunction f = device == null ? Jxla.compile(this::trace, bucketing, st)
+        : Jxla.compile(this::trace, device, bucketing, st);
     return f.closeWith(this);
   }
 
   private Tensor[] trace(Tensor[] in) {
-    if (in.length != inputs.size()) {
-      throw new IllegalArgumentException("the model takes " + inputs.size() + " inputs " + inputs + ", got " + in.length);
-    }
     Map<String, Tensor> env = new HashMap<>(constants);
     Set<String> known = new HashSet<>(constants.keySet());
     // pure: depends on initializers and Constant nodes only (not on static inputs or shapes)
     Set<String> pure = new HashSet<>(constants.keySet());
-    for (int i = 0; i < in.length; i++) {
-      env.put(inputs.get(i), in[i]);
-    }
+    OnnxBoundary.Env seqs = new OnnxBoundary.Env();
+    boundary.bindInputs(in, inputs, env, seqs);
     for (int i : staticInputs) {
       known.add(inputs.get(i));
     }
     for (NodeProto node : nodes) {
       NodeProto n = node;
+      if (n.getOpType().equals("Identity") && n.getInputCount() == 1 && seqs.has(n.getInput(0))) {
+        seqs.copy(n.getInput(0), n.getOutput(0));  // a sequence/optional value (the only operator they reach)
+        continue;
+      }
       Tensor[] args = new Tensor[n.getInputCount()];
       boolean[] argKnown = new boolean[args.length];
       boolean allKnown = true, allPure = true;
@@ -425,11 +438,42 @@ public final class OnnxModel implements AutoCloseable {
         env.put(name, t);
       }
     }
-    Tensor[] r = new Tensor[outputs.size()];
-    for (int i = 0; i < r.length; i++) {
-      r[i] = env.get(outputs.get(i));
+    return boundary.outputs(outputs, env, seqs);
+  }
+
+  /**
+   * Calls {@code f}, this model's compiled function, on one value per graph input (tensors,
+   * sequences of tensors, absent optionals: {@link OnnxValue}) and returns one value per graph
+   * output. For a model with sequence/optional inputs or outputs this is how to call it (the
+   * function itself uses the flat convention of OnnxBoundary: a leading s64 layout input with
+   * each such input's number of tensors, -1 for absent, and a trailing layout output); for
+   * other models it is the same as {@code f.call} on the tensors.
+   */
+  public OnnxValue[] call(CompiledFunction f, OnnxValue... values) {
+    if (f == null || values == null) {
+      throw new IllegalArgumentException("call: function or values is null");
     }
-    return r;
+    return boundary.unflatten(f.call(boundary.flatten(values, inputs)));
+  }
+
+  /** True if input i is a sequence of tensors (or an optional of one). */
+  public boolean inputIsSequence(int i) {
+    return boundary.inKinds.get(i).isSequence();
+  }
+
+  /** True if input i is an optional (of a tensor or a sequence). */
+  public boolean inputIsOptional(int i) {
+    return boundary.inKinds.get(i).isOptional();
+  }
+
+  /** True if output i is a sequence of tensors (or an optional of one). */
+  public boolean outputIsSequence(int i) {
+    return boundary.outKinds.get(i).isSequence();
+  }
+
+  /** True if output i is an optional (of a tensor or a sequence). */
+  public boolean outputIsOptional(int i) {
+    return boundary.outKinds.get(i).isOptional();
   }
 
   private Tensor foldedTranspose(String name, Tensor w) {

@@ -24,15 +24,16 @@ import org.junit.jupiter.api.io.TempDir;
 /** The ONNX node-test conformance runner: its own pass/fail logic, then the whole suite on the host. */
 class ConformanceTest {
   /**
-   * Floor of the measured host pass rate (454 of 458 = 99.1% on 2026-11-27, with float8/float4
-   * Cast; 436 before); raise it as support grows.
+   * Floor of the measured host pass rate (456 of 458 = 99.56% on 2026-11-27, with float8/float4
+   * Cast and sequence/optional boundary values; 436 before): 0.995 * 458 = 455.7 requires all 456.
+   * Raise it as support grows.
    */
-  static final double MIN_PASS_RATE = 0.99;
+  static final double MIN_PASS_RATE = 0.995;
   /**
-   * Floor of the measured emulated-TPU pass rate at Precision.HIGHEST (454 of 458, the same tests
+   * Floor of the measured emulated-TPU pass rate at Precision.HIGHEST (456 of 458, the same tests
    * as the host, on 2026-11-27).
    */
-  static final double MIN_TPU_PASS_RATE = 0.99;
+  static final double MIN_TPU_PASS_RATE = 0.995;
 
   @TempDir
   Path tmp;
