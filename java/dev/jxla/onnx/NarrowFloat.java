@@ -1,6 +1,7 @@
 package dev.jxla.onnx;
 
 import dev.jxla.DType;
+import dev.jxla.Device;
 import dev.jxla.Tensor;
 import java.util.HashMap;
 import java.util.Map;
@@ -158,26 +159,38 @@ public enum NarrowFloat {
     // f64 and integer inputs are rounded from f64 (no double rounding through f32); the others
     // convert to f32 exactly
     DType w = x.dtype() == DType.F64 || !x.dtype().isFloatingPoint() ? DType.F64 : DType.F32;
+    Device d = x.device();
     Tensor xw = x.to(w);
     Tensor a = xw.abs();
     // quantum 2^(max(floor(log2 a), emin) - m), by comparisons against exact powers of two
     int emin = 1 - bias;
     int emax = Math.getExponent(max);
-    Tensor q = Tensor.full(Math.scalb(1.0, emin - manBits), w, x.shape());
+    Tensor q = Tensor.full(d, Math.scalb(1.0, emin - manBits), w, x.shape());
     for (int k = emin + 1; k <= emax; k++) {
-      q = Tensor.where(a.ge(Tensor.scalar(Math.scalb(1.0, k), w)), Tensor.scalar(Math.scalb(1.0, k - manBits), w), q);
+      q = Tensor.where(a.ge(cst(Math.scalb(1.0, k), w, d)), cst(Math.scalb(1.0, k - manBits), w, d), q);
     }
     // a / q and r * q are exact (powers of two, no overflow or underflow); round() is half to even
     Tensor r = a.div(q).round().mul(q);
     boolean sat = saturate || this == E2M1;
     double over = sat ? max : hasInf ? Double.POSITIVE_INFINITY : Double.NaN;
-    r = Tensor.where(r.gt(max), Tensor.scalar(over, w), r);  // infinite inputs included
+    r = Tensor.where(r.gt(max), cst(over, w, d), r);  // infinite inputs included
     Tensor signed = Tensor.where(xw.lt(0), r.neg(), r);
-    Tensor zero = Tensor.scalar(0.0, w);
+    Tensor zero = cst(0.0, w, d);
     signed = unsignedZero ? Tensor.where(r.eq(0), zero, signed)  // no -0
         : Tensor.where(xw.eq(0), xw, signed);  // -0 stays -0
-    Tensor nan = Tensor.scalar(this == E2M1 ? max : Double.NaN, w);
+    Tensor nan = cst(this == E2M1 ? max : Double.NaN, w, d);
     return Tensor.where(xw.ne(xw), nan, signed).to(DType.F32);
+  }
+
+  /** A scalar constant on device d (eager use on a device; a trace runs on the host). */
+  private static Tensor cst(double v, DType w, Device d) {
+    Tensor s = Tensor.scalar(v, w);
+    if (d.isHost()) {
+      return s;
+    }
+    try (Tensor h = s) {
+      return h.to(d);
+    }
   }
 
   private static Tensor roundE8M0(Tensor x, boolean saturate, String mode) {
@@ -185,28 +198,29 @@ public enum NarrowFloat {
       throw new OnnxException("Cast to FLOAT8E8M0: round_mode '" + mode + "' is not up, down or nearest");
     }
     DType w = DType.F64;  // holds every f32 input and 2^+-130 exactly
+    Device d = x.device();
     Tensor xw = x.to(w);
     // beyond [2^-130, 2^130] every mode lands outside [2^-127, 2^127] on the same side
     Tensor s = xw.clamp(0x1p-130, 0x1p130);
     // normalize s = m * p, m in [1, 2), p a power of two, by exact scalings (binary search)
-    Tensor p = Tensor.full(1.0, w, x.shape());
+    Tensor p = Tensor.full(d, 1.0, w, x.shape());
     for (int step = 128; step >= 1; step >>= 1) {
-      Tensor c = s.ge(Tensor.scalar(Math.scalb(1.0, step), w));
+      Tensor c = s.ge(cst(Math.scalb(1.0, step), w, d));
       s = Tensor.where(c, s.mul(Math.scalb(1.0, -step)), s);
       p = Tensor.where(c, p.mul(Math.scalb(1.0, step)), p);
     }
     for (int step = 128; step >= 1; step >>= 1) {
-      Tensor c = s.lt(Tensor.scalar(Math.scalb(1.0, 1 - step), w));
+      Tensor c = s.lt(cst(Math.scalb(1.0, 1 - step), w, d));
       s = Tensor.where(c, s.mul(Math.scalb(1.0, step)), s);
       p = Tensor.where(c, p.mul(Math.scalb(1.0, -step)), p);
     }
     Tensor r = mode.equals("down") ? p
-        : Tensor.where(mode.equals("up") ? s.gt(1.0) : s.ge(Tensor.scalar(1.5, w)), p.mul(2.0), p);
-    Tensor lo = Tensor.scalar(saturate ? 0x1p-127 : Double.NaN, w);
-    Tensor hi = Tensor.scalar(saturate ? 0x1p127 : Double.NaN, w);
+        : Tensor.where(mode.equals("up") ? s.gt(1.0) : s.ge(cst(1.5, w, d)), p.mul(2.0), p);
+    Tensor lo = cst(saturate ? 0x1p-127 : Double.NaN, w, d);
+    Tensor hi = cst(saturate ? 0x1p127 : Double.NaN, w, d);
     r = Tensor.where(r.lt(0x1p-127), lo, r);
     r = Tensor.where(r.gt(0x1p127), hi, r);
-    r = Tensor.where(xw.le(Tensor.scalar(0.0, w)), lo, r);  // zero and (unspecified) negatives: below the range
-    return Tensor.where(xw.ne(xw), Tensor.scalar(Double.NaN, w), r).to(DType.F32);
+    r = Tensor.where(xw.le(cst(0.0, w, d)), lo, r);  // zero and (unspecified) negatives: below the range
+    return Tensor.where(xw.ne(xw), cst(Double.NaN, w, d), r).to(DType.F32);
   }
 }

@@ -116,7 +116,7 @@ final class OnnxBoundary {
         if (k == null) {
           continue;
         }
-        if (n.getOpType().equals("Identity")) {
+        if (n.getOpType().equals("Identity") && n.getInputCount() == 1 && n.getOutputCount() == 1) {
           kinds.put(n.getOutput(0), k);
         } else {
           bad.add(n.getOpType() + " on " + (k.isSequence() ? "sequence" : "optional") + " values");

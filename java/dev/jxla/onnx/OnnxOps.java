@@ -41,8 +41,14 @@ final class OnnxOps {
       case "BatchNormalization":
         // training mode (opset 14+) returns the updated running statistics; older saved_* outputs are not supported
         return n.getOutputCount() > 3 && !n.getOutput(3).isEmpty() ? "BatchNormalization(saved_mean/saved_var outputs)" : null;
-      case "Cast":
-        return OnnxTensors.supported((int) a.i("to", 0)) ? null : "Cast(to=" + OnnxTensors.typeName((int) a.i("to", 0)) + ")";
+      case "Cast": case "CastLike": {
+        String rm = a.s("round_mode", "up");
+        if (!rm.equals("up") && !rm.equals("down") && !rm.equals("nearest")) {
+          return op + "(round_mode=" + rm + ")";
+        }
+        return op.equals("CastLike") || OnnxTensors.supported((int) a.i("to", 0)) ? null
+            : "Cast(to=" + OnnxTensors.typeName((int) a.i("to", 0)) + ")";
+      }
       case "Constant":
         return a.has("sparse_value") || a.has("value_string") || a.has("value_strings") ? "Constant(sparse or string)" : null;
       default:

@@ -351,6 +351,10 @@ class NarrowFloatTest {
            CompiledFunction fn = Jxla.compile(in -> new Tensor[] {f.round(in[0], false, "nearest")}, Device.tpu("v5e"))) {
         double[] got = fn.call(Tensor.of(x32, x32.length))[0].toDoubleArray();
         check(f + " on tpu:v5e", xf, got, f == NarrowFloat.E8M0 ? v -> refE8M0(v, false, "nearest") : v -> refCast(f, v, false));
+        // eager, on a tensor that lives on the TPU (the constants follow the input's device)
+        Tensor onTpu = Tensor.of(x32, x32.length).to(Device.tpu("v5e"));
+        check(f + " eager on tpu:v5e", xf, f.round(onTpu, true, "up").toDoubleArray(),
+            f == NarrowFloat.E8M0 ? v -> refE8M0(v, true, "up") : v -> refCast(f, v, true));
       }
     }
   }
@@ -415,5 +419,12 @@ class NarrowFloatTest {
         .addOutput(vi("y", OnnxTensors.FLOAT8E4M3FN));
     OnnxException e = assertThrows(OnnxException.class, () -> model(g));
     assertTrue(e.getMessage().contains("Add on FLOAT8E4M3FN values"), e.getMessage());
+    GraphProto.Builder mode = GraphProto.newBuilder().addInput(vi("x", OnnxTensors.FLOAT))
+        .addNode(NodeProto.newBuilder().setOpType("Cast").addInput("x").addOutput("y").addAttribute(intAttr("to", OnnxTensors.FLOAT8E8M0))
+            .addAttribute(AttributeProto.newBuilder().setName("round_mode").setS(ByteString.copyFromUtf8("sideways"))
+                .setType(AttributeProto.AttributeType.STRING)))
+        .addOutput(vi("y", OnnxTensors.FLOAT8E8M0));
+    e = assertThrows(OnnxException.class, () -> model(mode));
+    assertTrue(e.getMessage().contains("Cast(round_mode=sideways)"), e.getMessage());
   }
 }
