@@ -2,7 +2,9 @@
 // pipeline, compiles each Loop/Row/Dot kernel of the plan, and keeps the optimized graph.
 // run() executes the kernels in order; temporaries live in the slots chosen by buffer
 // assignment (a slot buffer is re-typed when reused: sizes match exactly), graph outputs get
-// fresh buffers, and every value is released right after its last reader.
+// fresh buffers, except a hand-fused Adam kernel's p', m', v' when the caller donates the
+// parameter's buffer (run_donated; find_donations says when that is exact), and every value is
+// released right after its last reader.
 // Thread-safety: run() keeps all per-run state on its own stack, so one executable may run
 // concurrently from many threads.
 #include "backends/host/fused_exec.h"
