@@ -53,6 +53,11 @@ bool donation_on() {
 //      roots hold fresh data leaves, so the graph, and with it L, dies.
 // A node is only ever re-obtained through the hash-cons table by building it from its inputs,
 // which needs a reference to one of them: that reference is counted in (b).
+// Limit: the counts are read one node at a time. Another thread that, during this check, walks
+// the inputs of a node of this graph it holds (autodiff on a tensor built from this thread's
+// pending, unsynced tensors) and drops its own handle between two reads could go unseen.
+// Tracing on another thread's pending tensors while that thread syncs is outside the lazy
+// runtime's model (the result depends on the race anyway); JXLA_DONATE=0 turns donation off.
 std::vector<char> donation_mask(const Capture& cap, const std::vector<int>& cand, const std::vector<BufferRef>& params,
                                 Device* dev, int64_t* count) {
   std::vector<char> donated(params.size(), 0);
