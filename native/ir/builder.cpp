@@ -422,6 +422,18 @@ std::vector<int64_t> comp_axes(const char* nm, const Attrs& a, int64_t rank) {
   return norm_axes(nm, ax, rank);
 }
 
+// The max shift of softmax / log_softmax / logsumexp behind a stop-gradient marker (a
+// same-dtype convert with stop_gradient=1, as autodiff's detach() makes it; simplify drops it
+// before execution). The shift cancels in value, so its gradient is zero in exact arithmetic;
+// differentiating it anyway (eq mask, tie count, two row sums per row) only added float noise
+// and ~10 nodes plus a row-kernel pass per softmax backward (JAX's logsumexp stops it too).
+NodeRef shift_no_grad(const NodeRef& m) {
+  Attrs a;
+  a.set_str("dtype", dtype_name(m->dtype));
+  a.set_int("stop_gradient", 1);
+  return make_node(Op::Convert, m->dtype, m->shape, {m}, std::move(a), m->device);
+}
+
 NodeRef expand_composite(Op op, const std::vector<NodeRef>& in, const Attrs& at) {
   const char* nm = op_name(op);
   want_arity(op, in);
@@ -446,7 +458,7 @@ NodeRef expand_composite(Op op, const std::vector<NodeRef>& in, const Attrs& at)
       auto axes = comp_axes(nm, at, rank);
       bool keep = at.get_int_or("keepdims", 0) != 0;
       if (!is_float(x->dtype)) x = b_convert(x, DType::F32);
-      NodeRef m = b_reduce(Op::ReduceMax, x, axes, true);
+      NodeRef m = shift_no_grad(b_reduce(Op::ReduceMax, x, axes, true));
       // an infinite max (rows that are all -inf, empty rows, rows holding +inf) would give
       // inf - inf = NaN: shift by 0 there instead (the result is then -inf or +inf, as it should)
       NodeRef inf = b_full(HUGE_VAL, m->dtype, m->shape, m->device);
@@ -463,7 +475,7 @@ NodeRef expand_composite(Op op, const std::vector<NodeRef>& in, const Attrs& at)
       if (rank == 0) invalid(nm, ": operand must have rank >= 1");
       int64_t ax = norm_axis(nm, at.get_int_or("axis", -1), rank);
       if (!is_float(x->dtype)) x = b_convert(x, DType::F32);
-      NodeRef m = b_reduce(Op::ReduceMax, x, {ax}, true);
+      NodeRef m = shift_no_grad(b_reduce(Op::ReduceMax, x, {ax}, true));
       NodeRef z = b_binary(Op::Sub, x, m);
       NodeRef e = b_unary(Op::Exp, z);
       NodeRef s = b_reduce(Op::ReduceSum, e, {ax}, true);

@@ -88,6 +88,8 @@ Capture capture(const std::vector<const Node*>& roots) {
   PtrIndex& pos = t_pos;
   pos.clear(c.order.size());
   uint64_t h = 0x12345678abcdefULL, h2 = 0xfedcba9876543210ULL;
+  c.refs.assign(c.order.size(), 0);
+  c.in_pos.reserve(c.order.size() * 2);
   for (size_t i = 0; i < c.order.size(); ++i) {
     const Node* n = c.order[i];
     pos[n] = static_cast<uint32_t>(i);
@@ -97,12 +99,20 @@ Capture capture(const std::vector<const Node*>& roots) {
     h2 = hash_combine(h2 ^ 0x5bd1e995, hash_mix(v + i));
     for (auto& in : n->inputs) {
       uint64_t p = pos[in.get()];
+      ++c.refs[p];
+      c.in_pos.push_back(static_cast<uint32_t>(p));
       h = hash_combine(h, p);
       h2 = hash_combine(h2, p * 31 + 7);
     }
   }
   h = hash_combine(h, 0x7);
-  for (const Node* r : roots) { uint64_t p = pos[r]; h = hash_combine(h, p); h2 = hash_combine(h2, p + 1); }
+  c.root_pos.reserve(roots.size());
+  for (const Node* r : roots) {
+    uint64_t p = pos[r];
+    c.root_pos.push_back(static_cast<uint32_t>(p));
+    h = hash_combine(h, p);
+    h2 = hash_combine(h2, p + 1);
+  }
   c.fingerprint = h;
   c.fingerprint2 = h2;
   return c;

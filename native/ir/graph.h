@@ -26,6 +26,12 @@ struct Capture {
   std::vector<const Node*> data_leaves;  // in parameter order
   std::vector<const Node*> order;        // live topo order
   std::vector<const Node*> roots;
+  // Who points at what inside the capture (buffer donation's proof that nothing outside the
+  // graph reaches a leaf, runtime/lazy.cpp): refs[i] = input slots of captured nodes naming
+  // order[i]; in_pos = the inputs' positions, node after node; root_pos[r] = position of roots[r].
+  std::vector<uint32_t> refs;
+  std::vector<uint32_t> in_pos;
+  std::vector<uint32_t> root_pos;
 };
 // Walks the live IR from roots and fingerprints it (cheap: no allocation of new nodes).
 Capture capture(const std::vector<const Node*>& roots);

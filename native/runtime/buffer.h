@@ -29,8 +29,10 @@ struct Buffer {
   // weights, backends/host/prepack.h) key on it.
   const uint64_t id;
   // True once the contents will never change again while the buffer lives (a Function's captured
-  // constants). The engine never writes into a buffer after producing it, except the fused
-  // executable's temporary slots, which are never frozen.
+  // constants and the host buffers it uploaded). The engine never writes into a buffer after
+  // producing it, except the fused executable's temporary slots and donated buffers (an
+  // in-place update of a buffer that nothing else can read any more, runtime/lazy.cpp), which
+  // are never frozen.
   std::atomic<bool> frozen{false};
 
   template <class T> T* as() { return static_cast<T*>(data); }

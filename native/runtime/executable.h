@@ -17,6 +17,20 @@ class Executable {
   // params[i] binds Parameter i; returns one buffer per graph output.
   virtual std::vector<BufferRef> run(const std::vector<BufferRef>& params) = 0;
   virtual int64_t kernel_count() const = 0;
+  // Buffer donation (XLA's input/output aliasing, JAX's donate_argnums): the parameters whose
+  // buffer this executable can overwrite with an output computed in place (an in-place update
+  // such as Adam's p, m, v). Empty by default.
+  virtual const std::vector<int>& donatable_params() const {
+    static const std::vector<int> none;
+    return none;
+  }
+  // run() where donated[i] != 0 says params[i]'s buffer has no other reader (the caller proved
+  // it, runtime/lazy.cpp): the executable may write an output into it. Only indices listed by
+  // donatable_params() are ever set.
+  virtual std::vector<BufferRef> run_donated(const std::vector<BufferRef>& params, const std::vector<char>& donated) {
+    (void)donated;
+    return run(params);
+  }
   virtual std::string describe() const { return ""; }
 };
 

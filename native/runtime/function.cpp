@@ -62,6 +62,9 @@ BufferRef upload(const BufferRef& b, Device* dev) {
   }
   for (auto i = m.begin(); i != m.end();) i = (i->second.host.expired() || i->second.dev.expired()) ? m.erase(i) : std::next(i);
   BufferRef d = transfer(b, dev);
+  // the entry is only right while b's contents never change: freeze b, so buffer donation
+  // (runtime/lazy.cpp) never updates it in place
+  b->frozen.store(true, std::memory_order_release);
   m[key] = Upload{b, d};
   counter_add("FunctionConstantUpload");
   return d;

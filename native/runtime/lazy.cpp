@@ -2,6 +2,7 @@
 #include "runtime/lazy.h"
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <map>
@@ -24,7 +25,72 @@ Registry* this_thread_registry(std::shared_ptr<Registry>* out) {
   return t_reg.get();
 }
 
-// Runs the roots (all on dev) as one graph; returns one buffer per root.
+std::atomic<int> g_donation{-1};  // -1: not read yet; then 0/1
+bool donation_on() {
+  int v = g_donation.load(std::memory_order_relaxed);
+  if (v < 0) {
+    const char* e = std::getenv("JXLA_DONATE");
+    v = (e && std::strcmp(e, "0") == 0) ? 0 : 1;
+    int expect = -1;
+    g_donation.compare_exchange_strong(expect, v);
+    v = g_donation.load(std::memory_order_relaxed);
+  }
+  return v != 0;
+}
+
+// Buffer donation: which donatable parameters of exe may be overwritten in place. The caller
+// holds the roots' registry and every root tensor's mutex, so no thread can pick up a root's
+// pending node until the roots hold their results. Parameter i (data leaf L, buffer B) is
+// donated only when
+//  (a) B is held by L and params[i] alone (use_count 2) and is not frozen: no other data leaf
+//      (a detached copy, a replica loaded from the same state), no Function constant, no
+//      upload cache entry shares it;
+//  (b) nothing outside the graph can reach L after the sync: every captured node has exactly
+//      the references the graph itself explains (input slots of captured nodes, plus 2 per root
+//      tensor: its TensorImpl and materialize's keep list); a node with more (a handle that is
+//      not synced now, another thread's pending IR, a node the caller holds) makes it and
+//      everything it depends on reachable, and L must not be among them. After the sync the
+//      roots hold fresh data leaves, so the graph, and with it L, dies.
+// A node is only ever re-obtained through the hash-cons table by building it from its inputs,
+// which needs a reference to one of them: that reference is counted in (b).
+// Limit: the counts are read one node at a time. Another thread that, during this check, walks
+// the inputs of a node of this graph it holds (autodiff on a tensor built from this thread's
+// pending, unsynced tensors) and drops its own handle between two reads could go unseen.
+// Tracing on another thread's pending tensors while that thread syncs is outside the lazy
+// runtime's model (the result depends on the race anyway); JXLA_DONATE=0 turns donation off.
+std::vector<char> donation_mask(const Capture& cap, const std::vector<int>& cand, const std::vector<BufferRef>& params,
+                                Device* dev, int64_t* count) {
+  std::vector<char> donated(params.size(), 0);
+  *count = 0;
+  const size_t n = cap.order.size();
+  std::vector<uint32_t> expect(cap.refs.begin(), cap.refs.end());
+  for (uint32_t rp : cap.root_pos) expect[rp] += 2;
+  std::vector<char> reach(n, 0);
+  std::vector<uint32_t> off(n + 1, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const Node* x = cap.order[i];
+    off[i + 1] = off[i] + static_cast<uint32_t>(x->inputs.size());
+    if (x->weak_from_this().use_count() != static_cast<long>(expect[i])) reach[i] = 1;
+  }
+  for (size_t i = n; i-- > 0;)
+    if (reach[i])
+      for (uint32_t e = off[i]; e < off[i + 1]; ++e) reach[cap.in_pos[e]] = 1;
+  std::vector<uint32_t> leaf_pos;
+  leaf_pos.reserve(cap.data_leaves.size());
+  for (size_t i = 0; i < n; ++i) if (cap.order[i]->is_data()) leaf_pos.push_back(static_cast<uint32_t>(i));
+  for (int c : cand) {
+    size_t i = static_cast<size_t>(c);
+    if (i >= params.size() || i >= leaf_pos.size()) continue;
+    const BufferRef& b = params[i];
+    if (reach[leaf_pos[i]] || b.use_count() != 2 || b->frozen.load(std::memory_order_acquire) || b->device != dev) continue;
+    donated[i] = 1;
+    ++*count;
+  }
+  return donated;
+}
+
+// Runs the roots (all on dev) as one graph; returns one buffer per root. The caller holds the
+// roots' tensor mutexes (see donation_mask).
 std::vector<BufferRef> execute_roots(const std::vector<const Node*>& roots, Device* dev) {
   Capture cap = capture(roots);
   metric_record("TensorsGraphSize", static_cast<double>(cap.order.size()), MetricUnit::Count);
@@ -33,7 +99,15 @@ std::vector<BufferRef> execute_roots(const std::vector<const Node*>& roots, Devi
   params.reserve(cap.data_leaves.size());
   for (const Node* n : cap.data_leaves) params.push_back(n->data);
   int64_t t0 = now_ns();
-  std::vector<BufferRef> outs = exe->run(params);
+  std::vector<BufferRef> outs;
+  int64_t ndonated = 0;
+  if (!exe->donatable_params().empty() && donation_on()) {
+    std::vector<char> donated = donation_mask(cap, exe->donatable_params(), params, dev, &ndonated);
+    outs = ndonated ? exe->run_donated(params, donated) : exe->run(params);
+  } else {
+    outs = exe->run(params);
+  }
+  if (ndonated) counter_add("DonatedBuffers", ndonated);
   metric_record("ExecuteTime", static_cast<double>(now_ns() - t0));
   counter_add("KernelCount", exe->kernel_count());
   set_last_kernel_count(exe->kernel_count());
@@ -60,6 +134,17 @@ void materialize(const std::vector<TensorImpl*>& ts) {
     devs.push_back(kv.first);
     ++gi;
   }
+  // Hold every root's mutex until it holds its result: no other thread can take a root's
+  // pending node (and build on it) while the graph runs, which buffer donation relies on
+  // (donation_mask). Address order; a tensor listed twice is locked once. Nothing that runs a
+  // graph takes a TensorImpl mutex.
+  std::vector<TensorImpl*> lock_order;
+  for (auto& kv : by_dev) lock_order.insert(lock_order.end(), kv.second.begin(), kv.second.end());
+  std::sort(lock_order.begin(), lock_order.end());
+  lock_order.erase(std::unique(lock_order.begin(), lock_order.end()), lock_order.end());
+  std::vector<std::unique_lock<std::mutex>> held;
+  held.reserve(lock_order.size());
+  for (TensorImpl* t : lock_order) held.emplace_back(t->mu);
   auto run = [&](size_t i) {
     try { results[i] = execute_roots(roots[i], devs[i]); } catch (...) { errors[i] = std::current_exception(); }
   };
@@ -80,8 +165,7 @@ void materialize(const std::vector<TensorImpl*>& ts) {
       // node must not become one autodiff variable after the sync
       NodeRef d = make_data(outs[i]);
       TensorImpl* t = kv.second[i];
-      std::lock_guard<std::mutex> g(t->mu);
-      t->node = d;
+      t->node = d;  // t->mu is held (held above)
     }
   }
 }
@@ -184,6 +268,9 @@ void sync_tensors(const std::vector<TensorImpl*>& ts) {
   for (auto& r : regs) locks.emplace_back(r->mu);
   materialize(ts);
 }
+
+void set_donation_enabled(bool on) { g_donation.store(on ? 1 : 0); }
+bool donation_enabled() { return donation_on(); }
 
 void tensor_assign(TensorImpl* t, NodeRef node) {
   bool pending = !node->is_data();

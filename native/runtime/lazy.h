@@ -65,6 +65,10 @@ BufferRef tensor_data(TensorImpl* t);
 // Makes t hold node (in-place update of a handle, e.g. an optimizer step on a parameter):
 // registers t as pending in the calling thread when node is not data.
 void tensor_assign(TensorImpl* t, NodeRef node);
+// Buffer donation (see lazy.cpp donation_mask): on unless JXLA_DONATE=0; tests switch it to
+// compare the in-place and out-of-place runs.
+void set_donation_enabled(bool on);
+bool donation_enabled();
 // Copies a buffer to another device (a transfer: counted and timed).
 BufferRef transfer(const BufferRef& b, Device* to);
 

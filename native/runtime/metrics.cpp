@@ -127,7 +127,7 @@ std::string metrics_report(bool short_form) {
     }
     for (auto& kv : r.counters)
       if (kv.first == "CachedCompile" || kv.first == "UncachedCompile" || kv.first == "MarkStep" ||
-          kv.first.rfind("fallback::", 0) == 0 || kv.first == "KernelCount")
+          kv.first.rfind("fallback::", 0) == 0 || kv.first == "KernelCount" || kv.first == "DonatedBuffers")
         out += "Counter: " + kv.first + "\n  Value: " + std::to_string(kv.second) + "\n";
     return out;
   }

@@ -1,6 +1,7 @@
 // test_autodiff.cpp - finite-difference gradient checks (f64, host reference interpreter) for
 // every differentiable op, with random shapes, broadcasting and multi-axis reductions; plus the
-// documented tie rules (max/min split, max_pool2d first maximum), stop_gradient and unused wrt.
+// documented tie rules (max/min split, max_pool2d first maximum), the softmax family's
+// gradient-free max shift (closed forms, no eq mask in the backward), stop_gradient, unused wrt.
 // Tolerance: central differences with h = 1e-6 in f64 have truncation error ~h^2*f''' (~1e-12)
 // and rounding error ~eps*|f|/h (~1e-10), so 1e-6 (abs + rel) separates right from wrong rules
 // by many orders of magnitude.
@@ -214,6 +215,42 @@ int main() {
     auto gp = grad(op(Op::ReduceSum, {op(Op::MaxPool2d, {p}, "kernel=[2,2]")}, ""), {p});
     auto vp = eval(gp[0]);
     CHECK_NEAR(vp[0], 1.0, 0); CHECK_NEAR(vp[1], 0.0, 0); CHECK_NEAR(vp[3], 0.0, 0);
+  }
+  // ---- softmax / log_softmax / logsumexp: the max shift carries no gradient (builder.cpp
+  //      shift_no_grad), so ties at the maximum need no tie rule and the backward has no eq mask;
+  //      closed forms: d/dx sum(w * log_softmax(x)) = w - softmax(x) * rowsum(w),
+  //      d/dx sum(w * logsumexp(x)) = w_row * softmax(x), d/dx sum(w * softmax(x)) = s*(w - s.w)
+  {
+    const std::vector<double> xv = {1, 3, 3, 2, 0, 0, 0, 0, -1, 5, 2, 5}, wv = {0.5, -1, 2, 0.25, 1, 0, 0, -3, 0.1, 0.2, 0.3, 0.4};
+    NodeRef x = data64({3, 4}, xv), w = data64({3, 4}, wv), wr = data64({3}, {0.5, -2, 1.5});
+    std::vector<double> sm(12), ws(3, 0), sw(3, 0);
+    for (int r = 0; r < 3; ++r) {
+      double mx = -HUGE_VAL, z = 0;
+      for (int c = 0; c < 4; ++c) mx = std::max(mx, xv[r * 4 + c]);
+      for (int c = 0; c < 4; ++c) z += std::exp(xv[r * 4 + c] - mx);
+      for (int c = 0; c < 4; ++c) {
+        sm[r * 4 + c] = std::exp(xv[r * 4 + c] - mx) / z;
+        ws[r] += wv[r * 4 + c];
+      }
+      for (int c = 0; c < 4; ++c) sw[r] += sm[r * 4 + c] * wv[r * 4 + c];
+    }
+    auto count_eq = [](const NodeRef& n) {
+      int k = 0;
+      for (const Node* m : capture({n.get()}).order) k += m->op == Op::Eq;
+      return k;
+    };
+    NodeRef gl = grad(op(Op::ReduceSum, {bin(Op::Mul, w, op(Op::LogSoftmax, {x}, "axis=1"))}, ""), {x})[0];
+    NodeRef ge = grad(op(Op::ReduceSum, {bin(Op::Mul, wr, op(Op::LogSumExp, {x}, "axes=[1]"))}, ""), {x})[0];
+    NodeRef gs = grad(op(Op::ReduceSum, {bin(Op::Mul, w, op(Op::Softmax, {x}, "axis=1"))}, ""), {x})[0];
+    CHECK_EQ(count_eq(gl), 0);
+    CHECK_EQ(count_eq(gs), 0);
+    auto vl = eval(gl), ve = eval(ge), vs = eval(gs);
+    const double wrv[3] = {0.5, -2, 1.5};
+    for (int i = 0; i < 12; ++i) {
+      CHECK_NEAR(vl[i], wv[i] - sm[i] * ws[i / 4], 1e-12);
+      CHECK_NEAR(ve[i], wrv[i / 4] * sm[i], 1e-12);
+      CHECK_NEAR(vs[i], sm[i] * (wv[i] - sw[i / 4]), 1e-12);
+    }
   }
   // ---- stop_gradient, unused wrt, errors
   {

@@ -2,7 +2,9 @@
 // pipeline, compiles each Loop/Row/Dot kernel of the plan, and keeps the optimized graph.
 // run() executes the kernels in order; temporaries live in the slots chosen by buffer
 // assignment (a slot buffer is re-typed when reused: sizes match exactly), graph outputs get
-// fresh buffers, and every value is released right after its last reader.
+// fresh buffers, except a hand-fused Adam kernel's p', m', v' when the caller donates the
+// parameter's buffer (run_donated; find_donations says when that is exact), and every value is
+// released right after its last reader.
 // Thread-safety: run() keeps all per-run state on its own stack, so one executable may run
 // concurrently from many threads.
 #include "backends/host/fused_exec.h"
@@ -10,6 +12,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
+#include "backends/host/fused_adam.h"
 #include "backends/host/fused_kernel.h"
 #include "backends/host/reference.h"
 #include "ir/error.h"
@@ -48,10 +51,60 @@ class FusedExecutable final : public Executable {
     for (size_t i = 0; i < g_.nodes.size(); ++i) if (is_out[i]) last_use_[i] = INT32_MAX;
     for (auto& p : g_.params) param_id_.push_back(id.at(p.get()));
     for (auto& o : g_.outputs) out_id_.push_back(id.at(o.get()));
+    find_donations(is_out);
     metric_record("PeakTemporaryBytes", static_cast<double>(ctx_.buffers.peak_temp_bytes), MetricUnit::Bytes);
   }
 
-  std::vector<BufferRef> run(const std::vector<BufferRef>& params) override {
+  std::vector<BufferRef> run(const std::vector<BufferRef>& params) override { return run_impl(params, nullptr); }
+
+  const std::vector<int>& donatable_params() const override { return donatable_; }
+
+  std::vector<BufferRef> run_donated(const std::vector<BufferRef>& params, const std::vector<char>& donated) override {
+    if (donated.size() != params.size()) internal("fused executable: ", donated.size(), " donation flags for ", params.size(), " buffers");
+    return run_impl(params, &donated);
+  }
+
+ private:
+  // Buffer donation candidates: an output of a hand-fused Adam kernel (p', m' or v') may be
+  // written into the buffer of the parameter it updates (p, m or v) when (1) that parameter is
+  // read directly as the stream (a kernel input), (2) this kernel is its last reader, so every
+  // other kernel that reads the old value has run, (3) the output is a graph output with no
+  // temporary slot, of the parameter's dtype and shape, and (4) the parameter updates only one
+  // output. The loop reads each element's p, m, v, g before it writes that element (fused_adam.h),
+  // chunks are disjoint, and the GEMM result never goes into a donated buffer
+  // (run_fused_kernel), so the in-place run computes exactly what the out-of-place run does.
+  void find_donations(const std::vector<bool>& is_out) {
+    std::unordered_map<int, int> param_of;  // node id -> parameter index
+    for (size_t i = 0; i < param_id_.size(); ++i) param_of[param_id_[i]] = static_cast<int>(i);
+    donate_out_.assign(steps_.size(), {});
+    std::vector<char> taken(param_id_.size(), 0);
+    for (size_t k = 0; k < steps_.size(); ++k) {
+      Step& s = steps_[k];
+      donate_out_[k].assign(s.out.size(), -1);
+      const AdamPlan* a = s.fused ? fused_adam_plan(*s.fused) : nullptr;
+      if (!a) continue;
+      const std::pair<const AdamSrc*, int> pairs[3] = {{&a->p, a->out_p}, {&a->m, a->out_m}, {&a->v, a->out_v}};
+      for (const auto& pr : pairs) {
+        const AdamSrc& src = *pr.first;
+        int o = pr.second;
+        if (src.kind != AdamSrc::Input || o < 0 || src.index < 0 || static_cast<size_t>(src.index) >= s.in.size()) continue;
+        int in_id = s.in[static_cast<size_t>(src.index)];
+        auto it = param_of.find(in_id);
+        if (it == param_of.end() || taken[static_cast<size_t>(it->second)]) continue;
+        const Node& pn = *g_.nodes[static_cast<size_t>(in_id)];
+        const Node& on = *g_.nodes[static_cast<size_t>(s.out[static_cast<size_t>(o)])];
+        if (last_use_[static_cast<size_t>(in_id)] != static_cast<int>(k) || !is_out[static_cast<size_t>(s.out[static_cast<size_t>(o)])] ||
+            s.slot[static_cast<size_t>(o)] >= 0 || pn.dtype != on.dtype || pn.shape != on.shape)
+          continue;
+        taken[static_cast<size_t>(it->second)] = 1;
+        donate_out_[k][static_cast<size_t>(o)] = it->second;
+        donatable_.push_back(it->second);
+      }
+    }
+  }
+
+ public:
+  std::vector<BufferRef> run_impl(const std::vector<BufferRef>& params, const std::vector<char>* donated) {
     if (params.size() != param_id_.size()) internal("fused executable: ", params.size(), " buffers for ", param_id_.size(), " parameters");
     std::vector<BufferRef> vals(g_.nodes.size());
     for (size_t i = 0; i < params.size(); ++i) vals[param_id_[i]] = params[i];
@@ -88,7 +141,10 @@ class FusedExecutable final : public Executable {
           const Node* n = g_.nodes[s.out[j]].get();
           BufferRef b;
           int slot = s.slot[j];
-          if (slot >= 0 && slots[slot]) {
+          int dp = donate_out_[k][j];
+          if (dp >= 0 && donated && (*donated)[static_cast<size_t>(dp)]) {
+            b = params[static_cast<size_t>(dp)];  // in place: the caller proved no one else reads it
+          } else if (slot >= 0 && slots[slot]) {
             b = slots[slot];
             b->dtype = n->dtype;  // same byte size by construction
             b->shape = n->shape;
@@ -126,6 +182,8 @@ class FusedExecutable final : public Executable {
   Device* dev_;
   std::vector<Step> steps_;
   std::vector<int> last_use_, param_id_, out_id_;
+  std::vector<int> donatable_;                 // parameter indices that may be donated
+  std::vector<std::vector<int>> donate_out_;   // per step, per output: the parameter it may overwrite, or -1
 };
 }  // namespace
 

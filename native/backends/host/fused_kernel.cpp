@@ -23,6 +23,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <unordered_map>
 #include "backends/host/fused_adam.h"
 #include "backends/host/fused_jit.h"
@@ -529,15 +530,38 @@ std::atomic<int64_t> g_jit_runs{0};
 }
 int64_t fused_jit_runs() { return g_jit_runs.load(); }
 
+const AdamPlan* fused_adam_plan(const FusedKernel& fk) { return fk.adam ? &fk.adam_plan : nullptr; }
+
+namespace {
+// Grow-only per-thread scratch for a GEMM result that has no output buffer of its own (kept
+// across runs: no allocation or page faults per call). One kernel runs at a time per thread.
+float* gemm_scratch(int64_t n) {
+  struct S {
+    std::unique_ptr<float[]> p;
+    int64_t n = 0;
+  };
+  thread_local S s;
+  if (n > s.n) {
+    s.p.reset(new float[static_cast<size_t>(n)]);
+    s.n = n;
+  }
+  return s.p.get();
+}
+}  // namespace
+
 void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) {
   const FusedOps& ops = fused_ops();
-  std::vector<float> gemm_scratch;
   const float* gemm = nullptr;
   if (fk.kind == Kernel::Dot) {
     float* C;
     if (fk.dot_is_output) C = out[0]->as<float>();
     else if (fk.gemm_into_out >= 0) C = out[fk.gemm_into_out]->as<float>();
-    else { gemm_scratch.resize(static_cast<size_t>(fk.N)); C = gemm_scratch.data(); }
+    else C = gemm_scratch(fk.N);
+    // a donated output (the executable writes an in-place update into an input's buffer) must
+    // not receive the GEMM result: the epilogue still reads that input
+    if (!fk.dot_is_output)
+      for (const Buffer* b : in)
+        if (b->data == C) { C = gemm_scratch(fk.N); break; }
     const float* A = in[fk.dot_a]->as<float>();
     const float* B = in[fk.dot_b]->as<float>();
     float beta = 0.0f;

@@ -13,6 +13,10 @@ struct FusedKernel;
 std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k);
 // Runs it: in[i] binds k.inputs[i], out[i] receives k.outputs[i] (allocated by the caller).
 void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out);
+// The hand-fused Adam update this kernel runs (fused_adam.h), or nullptr. The executable reads
+// it to offer the update's p, m, v buffers for in-place writing (buffer donation).
+struct AdamPlan;
+const AdamPlan* fused_adam_plan(const FusedKernel& fk);
 // Runs of kernels through JIT-compiled code (fused_jit.h) since the start of the process (tests
 // check that the JIT path is the one exercised).
 int64_t fused_jit_runs();
