@@ -219,11 +219,18 @@ __attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, ASrc a_src, con
 void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const float* a, int64_t lda, const float* pb,
                   float* C, int64_t ldc, bool overwrite) {
   alignas(64) float tile[kMR * kNR];
+  // the next B micro-panel (kc lines of 64 B) is prefetched into L2 a slice per kernel call
+  // while this one is swept: a prepacked B comes from L3, and short tiles (few row panels per
+  // B panel) would otherwise stall on its first sweep. Prefetches never change a value.
+  const int64_t calls = (mc + kMR - 1) / kMR, pf_per = (kc + calls - 1) / calls;
   for (int64_t jr = 0; jr < nc; jr += kNR) {
     const int64_t nr = std::min(kNR, nc - jr);
     const float* b = pb + jr * kc;
+    const char* next = jr + kNR < nc ? reinterpret_cast<const char*>(b + kNR * kc) : nullptr;
     for (int64_t ir = 0; ir < mc; ir += kMR) {
       const int64_t mr = std::min(kMR, mc - ir);
+      if (next)
+        for (int64_t l = ir / kMR * pf_per, e = std::min(kc, l + pf_per); l < e; ++l) _mm_prefetch(next + l * 64, _MM_HINT_T1);
       float* c = C + ir * ldc + jr;
       const bool full = mr == kMR && nr == kNR;
       // edge tile: the same kernel into scratch, then the same single add per element
@@ -345,6 +352,36 @@ void sgemm_avx2_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A,
                  return base + pc * npad + (j0 + jc) * kc;  // panel (j0 + jc) / 16 of block pc
                },
                C, ldc, beta);
+}
+
+void sgemm_avx2_pack_a_rows(bool ta, int64_t K, const float* A, int64_t lda, int64_t i0, int64_t m, float* pa,
+                            int64_t mstride, int64_t r) {
+  const int64_t kblk = sgemm_avx2_kc(K);
+  for (int64_t pc = 0; pc < K; pc += kblk) {
+    const int64_t kc = std::min(kblk, K - pc);
+    pack_a(ta, A, lda, i0, m, pc, kc, pa + pc * mstride + r * kc);  // ceil(m/6) panels of kc x 6
+  }
+}
+
+void sgemm_avx2_tile(int64_t m, int64_t n, int64_t K, const float* pa, int64_t mstride, int64_t r, const float* a,
+                     int64_t lda, const PackedB& B, int64_t j0, float* C, int64_t ldc, float beta) {
+  if (trivial(m, n, K, C, ldc, beta)) return;
+  if (K != B.K || j0 % kNR != 0 || j0 < 0 || j0 + n > B.N || (pa && r % kMR != 0))
+    internal("sgemm_avx2_tile: columns [", j0, ", ", j0 + n, ") x K ", K, " outside the packed ", B.K, " x ", B.N);
+  // sgemm_driver's loop nest for one block of rows (m <= a few MC) and columns: per K block the
+  // tile's A rows (m x kc, <= ~100 KB) stay in L2 while the 16-column B micro-panels stream
+  // through L1, in the same k order, so each element gets the same arithmetic
+  const int64_t kblk = sgemm_avx2_kc(K);
+  for (int64_t pc = 0; pc < K; pc += kblk) {
+    const int64_t kc = std::min(kblk, K - pc);
+    const bool overwrite = pc == 0 && beta == 0.0f;
+    const float* b = B.data.get() + pc * B.npad + j0 * kc;
+    for (int64_t ic = 0; ic < m; ic += kMC) {
+      const int64_t mc = std::min(kMC, m - ic);
+      if (pa) macro_kernel(mc, n, kc, pa + pc * mstride + (r + ic) * kc, nullptr, 0, b, C + ic * ldc, ldc, overwrite);
+      else macro_kernel(mc, n, kc, nullptr, a + ic * lda + pc, lda, b, C + ic * ldc, ldc, overwrite);
+    }
+  }
 }
 
 }  // namespace jxla
