@@ -5,6 +5,7 @@
 // once and shared, packed privately per tile, or read in place (narrow N); and with the 1-D
 // tiles (JXLA_GEMM_GRID=0 path). Hooks: before/after cover C exactly once, disjointly, and a
 // bias prefill + relu epilogue run in the tiles equal the same work done serially, bit for bit.
+// Batch 1 (M = 1): the row kernel equals the batched rows bit for bit.
 // Also checks the result against a double reference within the f32 bound of docs/gemm.md, so
 // the bit-equality cannot hold between two equally wrong paths.
 #include <atomic>
@@ -107,6 +108,23 @@ void hooks_case(int64_t M, int64_t N, int64_t K) {
   for (size_t i = 0; i < ref.size(); ++i) once = once && seen_before[i] == 1 && seen_after[i] == 1;
   CHECK(once);
 }
+// Batch 1: a one-row product over the packed panels (sgemm_avx2_row_packed, column tiles over
+// the pool) equals that row of the batched product bit for bit, for A stored either way, beta 0/1.
+void row_case(bool ta, int64_t N, int64_t K, float beta) {
+  const int64_t M = 7, lda = ta ? M : K;
+  auto A = randn(static_cast<size_t>(M * K)), B = randn(static_cast<size_t>(K * N)), C0 = randn(static_cast<size_t>(M * N));
+  std::vector<float> batched = C0;
+  host_sgemm(ta, false, M, N, K, A.data(), lda, B.data(), N, batched.data(), N, beta);
+  auto pb = sgemm_avx2_pack_b(false, K, N, B.data(), N);
+  CHECK(host_sgemm_packable(1, N));
+  bool same = true;
+  for (int64_t i = 0; i < M; ++i) {
+    std::vector<float> row(C0.begin() + i * N, C0.begin() + (i + 1) * N);
+    host_sgemm_packed(ta, 1, N, K, ta ? A.data() + i : A.data() + i * K, lda, *pb, row.data(), N, beta);
+    same = same && std::memcmp(row.data(), &batched[i * N], N * 4) == 0;
+  }
+  if (!CHECK(same)) std::printf("  row ta=%d N=%ld K=%ld beta=%g\n", ta, (long)N, (long)K, beta);
+}
 }  // namespace
 
 int main() {
@@ -137,6 +155,13 @@ int main() {
   for (int64_t M : {2, 5, 6, 7, 95, 96, 97, 200})
     for (int64_t N : {2, 15, 16, 17, 127, 128, 129, 260}) grid_case(false, false, M, N, 70, 0.0f, M * N <= 2000);
   grid_case(false, false, 256, 1024, 784, 1.0f, false);  // the MLP's first layer with its bias (beta 1)
+  for (bool ta : {false, true})
+    for (float beta : {0.0f, 1.0f})
+      for (int64_t N : {2, 17, 64, 100, 1024}) row_case(ta, N, N == 1024 ? 784 : 300, beta);
+  CHECK_EQ(host_sgemv_tile_cols(1024, 784), 384);  // 3 threads: 3 tiles of 384 / 384 / 256 columns
+  CHECK_EQ(host_sgemv_tile_cols(10, 1024), 16);    // one tile
+  CHECK_EQ(host_sgemv_tile_cols(1024, 100000), 384);
+  CHECK_EQ(host_sgemv_tile_cols(4096, 16), 4096);  // shallow K: at least 4096 columns (256 KB) per tile
   hooks_case(256, 1024, 784);
   hooks_case(97, 300, 257);
   hooks_case(7, 33, 5);  // one tile: the hooks run once on the whole C

@@ -133,7 +133,8 @@ void host_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* 
 }
 
 bool host_sgemm_packable(int64_t M, int64_t N) {
-  return !force_openblas().load(std::memory_order_relaxed) && M > 1 && N > 1;
+  // one row (batch 1) too: sgemm_avx2_row_packed streams the packed panels like a GEMV
+  return !force_openblas().load(std::memory_order_relaxed) && M >= 1 && N > 1;
 }
 
 namespace {
@@ -203,6 +204,15 @@ int64_t host_sgemm_grid(int64_t M, int64_t N, int64_t K, int64_t* mb, int64_t* n
   return ((M + *mb - 1) / *mb) * ((N + *nb - 1) / *nb);
 }
 
+int64_t host_sgemv_tile_cols(int64_t N, int64_t K) {
+  // memory-bound: each thread streams its columns' panels (K x w floats) from L3. Columns in
+  // multiples of 64 (4 panels, the row kernel's width), at least ~256 KB of B per tile so the
+  // hand-out costs little next to the stream, and at most one tile per thread.
+  const int64_t threads = host_num_threads(), min_cols = round_up(std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(1, K)), 64);
+  const int64_t by_threads = round_up((N + threads - 1) / threads, 64);
+  return std::min(round_up(N, 16), std::max(min_cols, by_threads));
+}
+
 void host_sgemm_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackedB& B,
                        float* C, int64_t ldc, float beta, const GemmTileHooks* hooks) {
   const GemmTileFn* before = hooks ? hooks->before : nullptr;
@@ -211,6 +221,16 @@ void host_sgemm_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A,
     if (before) (*before)(0, M, 0, N);
     packed_1d(ta, M, N, K, A, lda, B, C, ldc, beta);
     if (after) (*after)(0, M, 0, N);
+    return;
+  }
+  if (M == 1) {  // batch 1: column tiles of a GEMV over the packed panels
+    const int64_t inc = ta ? lda : 1, w = host_sgemv_tile_cols(N, K), tiles = (N + w - 1) / w;
+    parallel_for(tiles, [&](int64_t t) {
+      const int64_t j0 = t * w, n = std::min(w, N - j0);
+      if (before) (*before)(0, 1, j0, n);
+      sgemm_avx2_row_packed(n, K, A, inc, B, j0, C + j0, beta);
+      if (after) (*after)(0, 1, j0, n);
+    });
     return;
   }
   int64_t mb = M, nb = N;

@@ -64,5 +64,11 @@ void sgemm_avx2_pack_a_rows(bool ta, int64_t K, const float* A, int64_t lda, int
 // rows and columns (same K blocks, same panel values, same kernel).
 void sgemm_avx2_tile(int64_t m, int64_t n, int64_t K, const float* pa, int64_t mstride, int64_t r, const float* a,
                      int64_t lda, const PackedB& B, int64_t j0, float* C, int64_t ldc, float beta);
+// One row of C (batch-1 inference): C[0, 0..n) = op(A)'s row (element k at a[k * inc]) times
+// columns [j0, j0 + n) of B + beta C, streaming the packed panels. Bit-identical to the same row
+// of any sgemm_avx2 / sgemm_avx2_packed / sgemm_avx2_tile product (same K blocks, same FMA chain
+// per element), so a batch-1 result equals that row of a batched one.
+void sgemm_avx2_row_packed(int64_t n, int64_t K, const float* a, int64_t inc, const PackedB& B, int64_t j0, float* C,
+                           float beta);
 
 }  // namespace jxla
