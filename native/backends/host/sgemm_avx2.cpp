@@ -214,6 +214,51 @@ __attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, ASrc a_src, con
   }
 }
 
+// The same kernel for R < 6 rows (edge panels: batch 32 = 5 x 6 + 2 rows) when all 16 columns
+// are valid: only the R real rows are computed and stored straight into C, instead of 6 rows into
+// the scratch tile. Per element the same FMA chain from 0 in k order, then the same store/add.
+template <int R, typename ASrc>
+__attribute__((target("avx2,fma"))) void kernel_rx16(int64_t kc, ASrc a_src, const float* pb, float* c, int64_t ldc,
+                                                       bool overwrite) {
+  __m256 acc[R][2];
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      const __m256 a = _mm256_broadcast_ss(a_src.at(r));
+      acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
+    }
+    a_src.next();
+    pb += kNR;
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+    float* row = c + r * ldc;
+    if (overwrite) {
+      _mm256_storeu_ps(row, acc[r][0]);
+      _mm256_storeu_ps(row + 8, acc[r][1]);
+    } else {
+      _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[r][0]));
+      _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[r][1]));
+    }
+  }
+}
+
+template <typename ASrc>
+void kernel_rows(int64_t mr, int64_t kc, ASrc a_src, const float* pb, float* c, int64_t ldc, bool overwrite) {
+  switch (mr) {
+    case 1: kernel_rx16<1>(kc, a_src, pb, c, ldc, overwrite); break;
+    case 2: kernel_rx16<2>(kc, a_src, pb, c, ldc, overwrite); break;
+    case 3: kernel_rx16<3>(kc, a_src, pb, c, ldc, overwrite); break;
+    case 4: kernel_rx16<4>(kc, a_src, pb, c, ldc, overwrite); break;
+    default: kernel_rx16<5>(kc, a_src, pb, c, ldc, overwrite); break;
+  }
+}
+
 // One block of op(A) (mc x kc: packed panels when pa, else A stored M x K read in place from a,
 // lda) times one packed B block (kc x nc) into C.
 void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const float* a, int64_t lda, const float* pb,
@@ -232,6 +277,16 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const flo
       if (next)
         for (int64_t l = ir / kMR * pf_per, e = std::min(kc, l + pf_per); l < e; ++l) _mm_prefetch(next + l * 64, _MM_HINT_T1);
       float* c = C + ir * ldc + jr;
+      if (mr < kMR && nr == kNR) {  // a short full-width panel: only its rows, straight into C
+        if (pa) {
+          kernel_rows(mr, kc, PackedA{pa + ir * kc}, b, c, ldc, overwrite);
+        } else {
+          RowsAEdge src{a + ir * lda, {}};
+          for (int64_t i = 0; i < kMR; ++i) src.off[i] = std::min(i, mr - 1) * lda;
+          kernel_rows(mr, kc, src, b, c, ldc, overwrite);
+        }
+        continue;
+      }
       const bool full = mr == kMR && nr == kNR;
       // edge tile: the same kernel into scratch, then the same single add per element
       float* out = full ? c : tile;
