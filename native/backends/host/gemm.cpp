@@ -4,7 +4,10 @@
 // least kMinFlops of work (small GEMMs stay one call) and aligned (rows to 16, columns to 64
 // floats) so no tile starts mid cache line; at most one tile per pool thread, since the pool
 // hands tiles out dynamically and a busy pool runs them all on the caller. The sgemm_avx2 path
-// has its own rule (host_sgemm_tiles): narrow column tiles, which re-pack nothing.
+// has its own rule (host_sgemm_tiles): narrow column tiles, which re-pack nothing. Over
+// prepacked weights (host_sgemm_packed) C is cut into a 2-D grid of ~90 x 128 tiles with op(A)
+// packed once per call and shared (host_sgemm_grid says why), per-tile hooks run the fused
+// prefill/epilogue, and one-row products stream the packed panels (host_sgemv_tile_cols).
 #include "backends/host/gemm.h"
 #include <cblas.h>
 #include <algorithm>

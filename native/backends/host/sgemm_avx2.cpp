@@ -9,6 +9,9 @@
 // is added to C. The padded products are exact zeros added to a separate lane, so an element's
 // arithmetic is the same whether it sits in a full or an edge tile.
 // Narrow products (N <= 128, A stored M x K) skip the A packing: the kernel reads A in place.
+// Short full-width edge panels (1-5 rows) use an R-row kernel straight into C; one-row products
+// over a PackedB use a 1 x 64 row kernel (sgemm_avx2_row_packed); 2-D tiles over a PackedB and
+// a once-packed A run sgemm_avx2_tile. All keep the per-element arithmetic above.
 #include "backends/host/sgemm_avx2.h"
 #include "ir/error.h"
 #include <immintrin.h>
