@@ -527,8 +527,94 @@ void store_scalar(const Ctx& c, int value, int64_t row, float v) {
 
 namespace {
 std::atomic<int64_t> g_jit_runs{0};
+std::atomic<bool>& tile_epilogue_flag() {
+  static std::atomic<bool> on{!std::getenv("JXLA_TILE_EPILOGUE") || std::strcmp(std::getenv("JXLA_TILE_EPILOGUE"), "0") != 0};
+  return on;
 }
+}  // namespace
 int64_t fused_jit_runs() { return g_jit_runs.load(); }
+bool tile_epilogue_enabled() { return tile_epilogue_flag().load(std::memory_order_relaxed); }
+void tile_epilogue_set_enabled(bool on) { tile_epilogue_flag() = on; }
+
+namespace {
+// Per-run state of a kernel's passes: the scalar table (constants and broadcast one-element
+// inputs, read once), splat blocks and the JIT's constant table. range() runs the last pass over
+// [i0, i1) of the full space (loop and dot kernels): the body of one parallel task, also run per
+// row segment of a GEMM tile when the epilogue is fused into the tiles.
+struct RunState {
+  const FusedKernel& fk;
+  float sval_small[16];
+  std::vector<float> sval_big, sblock, table;
+  float* sval = sval_small;
+  bool jit = false;
+  int64_t step = 1;
+  Ctx c;
+  RunState(const FusedKernel& k, const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out, const float* gemm)
+      : fk(k), c{k, in, out, gemm, fused_ops(), nullptr, nullptr} {
+    const size_t nslot = fk.slot_input.size();
+    if (nslot > 16) { sval_big.resize(nslot); sval = sval_big.data(); }
+    size_t nsplat = 0;
+    for (size_t i = 0; i < nslot; ++i) {
+      int e = fk.slot_input[i];
+      if (e < 0) { sval[i] = fk.slot_value[i]; continue; }
+      ++nsplat;
+      sval[i] = fk.in_dtype[e] == DType::F32 ? in[e]->as<float>()[0] : (in[e]->as<uint8_t>()[0] ? 1.0f : 0.0f);
+    }
+    c.sval = sval;
+    if (fk.adam) return;
+    if (nsplat) {  // blocks of splat values for the ops that read them as arrays (not binary_s)
+      const int64_t fill = std::min<int64_t>(kBlock, std::max(fk.N, fk.L));
+      sblock.resize(nslot * static_cast<size_t>(kBlock));
+      for (size_t i = 0; i < nslot; ++i)
+        if (fk.slot_input[i] >= 0) std::fill_n(sblock.data() + i * kBlock, fill, sval[i]);
+    }
+    c.sblock = sblock.data();
+    if (fk.kind == Kernel::Row) return;
+    jit = fk.jit && jit_enabled();
+    if (jit && fk.nt_out)  // streaming stores need 32-byte aligned rows (Buffers are 64-byte aligned)
+      for (const auto& q : fk.jit_ptrs)
+        if (q.first && (reinterpret_cast<uintptr_t>(out[q.second]->data) & 31)) jit = false;
+    if (jit) {
+      g_jit_runs.fetch_add(1, std::memory_order_relaxed);
+      table.resize(static_cast<size_t>(jit_table_floats(static_cast<int>(nslot))));
+      jit_fill_table(table.data(), sval, static_cast<int>(nslot));
+      step = jit_step(*fk.jit);
+    }
+  }
+  void range(int64_t i0, int64_t i1) const {
+    const Prog& p = fk.passes.back();
+    if (jit) {
+      const int64_t nv = (i1 - i0) / step * step;
+      if (nv > 0) {
+        float* ptrs[8];
+        for (size_t q = 0; q < fk.jit_ptrs.size(); ++q) {
+          int idx = fk.jit_ptrs[q].second;
+          ptrs[q] = (fk.jit_ptrs[q].first ? c.out[idx]->as<float>() : const_cast<float*>(c.in[idx]->as<float>())) + i0;
+        }
+        jit_run(*fk.jit, ptrs, table.data(), nv);
+      }
+      if (nv < i1 - i0) {  // the tail (< step floats, only at the end of the range)
+        Scratch& s = scratch(fk.V, fk.R);
+        exec(c, p, i0 + nv, i1 - i0 - nv, 0, s.regs.data(), s.sc.data(), s.vp.data(), nullptr);
+      }
+      return;
+    }
+    Scratch& s = scratch(fk.V, fk.R);
+    for (int64_t b0 = i0; b0 < i1; b0 += kBlock)
+      exec(c, p, b0, std::min(kBlock, i1 - b0), 0, s.regs.data(), s.sc.data(), s.vp.data(), nullptr);
+  }
+};
+
+// Fills C (ldc = gn) with the folded bias/residual (fold_gemm_sum) over rows [i0, i0 + m) and
+// columns [j0, j0 + n): element (r, j) is linear index r * gn + j of the dot's space.
+void prefill_tile(const FusedKernel& fk, const Buffer& v, float* C, int64_t i0, int64_t m, int64_t j0, int64_t n) {
+  for (int64_t r = i0; r < i0 + m; ++r) {
+    const int64_t at = r * fk.gn + j0;
+    if (fk.prefill_gather) gather(v.data, DType::F32, fk.prefill_g, at, n, C + at);
+    else std::memcpy(C + at, v.as<float>() + at, static_cast<size_t>(n) * 4);
+  }
+}
+}  // namespace
 
 const AdamPlan* fused_adam_plan(const FusedKernel& fk) { return fk.adam ? &fk.adam_plan : nullptr; }
 
@@ -550,7 +636,6 @@ float* gemm_scratch(int64_t n) {
 }  // namespace
 
 void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& in, const std::vector<Buffer*>& out) {
-  const FusedOps& ops = fused_ops();
   const float* gemm = nullptr;
   if (fk.kind == Kernel::Dot) {
     float* C;
@@ -562,34 +647,35 @@ void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& i
     if (!fk.dot_is_output)
       for (const Buffer* b : in)
         if (b->data == C) { C = gemm_scratch(fk.N); break; }
+    gemm = C;
     const float* A = in[fk.dot_a]->as<float>();
     const float* B = in[fk.dot_b]->as<float>();
-    float beta = 0.0f;
-    if (fk.prefill >= 0) {  // C = v, then C += A*B (fold_gemm_sum)
-      if (fk.prefill_gather) gather(in[fk.prefill]->data, DType::F32, fk.prefill_g, 0, fk.N, C);
-      else std::memcpy(C, in[fk.prefill]->data, static_cast<size_t>(fk.N) * 4);
-      beta = 1.0f;
-    }
-    // tiled over the backend's pool, OpenBLAS single-threaded per tile (gemm.h says why)
+    const float beta = fk.prefill >= 0 ? 1.0f : 0.0f;  // C = v, then C += A*B (fold_gemm_sum)
     // a frozen B (constant weights) is packed once per kernel, bit-identical results (prepack.h)
     auto packed = fk.prepack ? prepacked_b(*fk.prepack, *in[fk.dot_b], fk.tb, fk.gm, fk.gn, fk.gk) : nullptr;
+    if (packed && tile_epilogue_enabled() && !fk.adam && !fk.nt_out) {
+      // 2-D tiles over the pool (gemm.h): each tile is prefilled, multiplied and run through the
+      // element-wise epilogue by the thread that owns it while it is in cache, so no serial pass
+      // over C is left on the calling thread. Same per-element arithmetic as the passes below.
+      const bool epi = !fk.dot_is_output && !fk.passes.empty();
+      std::unique_ptr<RunState> rs(epi ? new RunState(fk, in, out, gemm) : nullptr);
+      const Buffer* v = fk.prefill >= 0 ? in[fk.prefill] : nullptr;
+      const GemmTileFn before = [&](int64_t i0, int64_t m, int64_t j0, int64_t n) { prefill_tile(fk, *v, C, i0, m, j0, n); };
+      const GemmTileFn after = [&](int64_t i0, int64_t m, int64_t j0, int64_t n) {
+        for (int64_t r = i0; r < i0 + m; ++r) rs->range(r * fk.gn + j0, r * fk.gn + j0 + n);
+      };
+      GemmTileHooks hooks{v ? &before : nullptr, epi ? &after : nullptr};
+      host_sgemm_packed(fk.ta, fk.gm, fk.gn, fk.gk, A, fk.ta ? fk.gm : fk.gk, *packed, C, fk.gn, beta, &hooks);
+      return;
+    }
+    if (fk.prefill >= 0) prefill_tile(fk, *in[fk.prefill], C, 0, fk.gm, 0, fk.gn);
+    // tiled over the backend's pool, OpenBLAS single-threaded per tile (gemm.h says why)
     if (packed) host_sgemm_packed(fk.ta, fk.gm, fk.gn, fk.gk, A, fk.ta ? fk.gm : fk.gk, *packed, C, fk.gn, beta);
     else host_sgemm(fk.ta, fk.tb, fk.gm, fk.gn, fk.gk, A, fk.ta ? fk.gm : fk.gk, B, fk.tb ? fk.gk : fk.gn, C, fk.gn, beta);
-    gemm = C;
     if (fk.dot_is_output || fk.passes.empty()) return;
   }
-  // the run's scalars: constants, and broadcast one-element inputs read once here
-  const size_t nslot = fk.slot_input.size();
-  float sval_small[16];
-  std::vector<float> sval_big;
-  float* sval = nslot <= 16 ? sval_small : (sval_big.resize(nslot), sval_big.data());
-  size_t nsplat = 0;
-  for (size_t i = 0; i < nslot; ++i) {
-    int e = fk.slot_input[i];
-    if (e < 0) { sval[i] = fk.slot_value[i]; continue; }
-    ++nsplat;
-    sval[i] = fk.in_dtype[e] == DType::F32 ? in[e]->as<float>()[0] : (in[e]->as<uint8_t>()[0] ? 1.0f : 0.0f);
-  }
+  RunState rs(fk, in, out, gemm);
+  const float* sval = rs.sval;
   if (fk.adam) {
     const AdamPlan& a = fk.adam_plan;
     auto src = [&](const AdamSrc& x) { return x.kind == AdamSrc::Gemm ? gemm : in[x.index]->as<float>(); };
@@ -603,58 +689,18 @@ void run_fused_kernel(const FusedKernel& fk, const std::vector<const Buffer*>& i
     parallel_for(tasks, [&](int64_t t) { run_adam(streams, sc, outs, t * chunk, std::min(fk.N, (t + 1) * chunk)); });
     return;
   }
-  std::vector<float> sblock;
-  if (nsplat) {  // blocks of splat values for the ops that read them as arrays (not binary_s)
-    const int64_t fill = std::min<int64_t>(kBlock, std::max(fk.N, fk.L));
-    sblock.resize(nslot * static_cast<size_t>(kBlock));
-    for (size_t i = 0; i < nslot; ++i)
-      if (fk.slot_input[i] >= 0) std::fill_n(sblock.data() + i * kBlock, fill, sval[i]);
-  }
-  Ctx c{fk, in, out, gemm, ops, sval, sblock.data()};
+  const Ctx& c = rs.c;
   const int threads = host_num_threads();
   if (fk.kind != Kernel::Row) {
-    const Prog& p = fk.passes.back();
     int64_t blocks = (fk.N + kBlock - 1) / kBlock;
     int64_t per = std::max<int64_t>(1, blocks / (threads * 4));
     int64_t tasks = (blocks + per - 1) / per;
     if (fk.serial_epilogue) { per = blocks; tasks = 1; }  // one task runs inline on this thread
-    bool jit = fk.jit && jit_enabled();
-    if (jit && fk.nt_out)  // streaming stores need 32-byte aligned rows (Buffers are 64-byte aligned)
-      for (const auto& q : fk.jit_ptrs)
-        if (q.first && (reinterpret_cast<uintptr_t>(out[q.second]->data) & 31)) jit = false;
-    if (jit) {
-      g_jit_runs.fetch_add(1, std::memory_order_relaxed);
-      std::vector<float> table(static_cast<size_t>(jit_table_floats(static_cast<int>(nslot))));
-      jit_fill_table(table.data(), sval, static_cast<int>(nslot));
-      const int64_t step = jit_step(*fk.jit);
-      // tasks of at most 32 blocks (64 Ki floats, the triad's chunk): on a shared machine a
-      // preempted worker then delays the region by a small task, not by 1/8 of the kernel
-      if (!fk.serial_epilogue && per > 32) { per = 32; tasks = (blocks + per - 1) / per; }
-      parallel_for(tasks, [&](int64_t t) {
-        const int64_t i0 = t * per * kBlock, i1 = std::min(fk.N, (t + 1) * per * kBlock);
-        const int64_t nv = (i1 - i0) / step * step;
-        if (nv > 0) {
-          float* ptrs[8];
-          for (size_t q = 0; q < fk.jit_ptrs.size(); ++q) {
-            int idx = fk.jit_ptrs[q].second;
-            ptrs[q] = (fk.jit_ptrs[q].first ? out[idx]->as<float>() : const_cast<float*>(in[idx]->as<float>())) + i0;
-          }
-          jit_run(*fk.jit, ptrs, table.data(), nv);
-        }
-        if (nv < i1 - i0) {  // the tail (< step floats, only at the end of the range)
-          Scratch& s = scratch(fk.V, fk.R);
-          exec(c, p, i0 + nv, i1 - i0 - nv, 0, s.regs.data(), s.sc.data(), s.vp.data(), nullptr);
-        }
-        if (fk.nt_out) _mm_sfence();
-      });
-      return;
-    }
+    // JIT: tasks of at most 32 blocks (64 Ki floats, the triad's chunk): on a shared machine a
+    // preempted worker then delays the region by a small task, not by 1/8 of the kernel
+    if (rs.jit && !fk.serial_epilogue && per > 32) { per = 32; tasks = (blocks + per - 1) / per; }
     parallel_for(tasks, [&](int64_t t) {
-      Scratch& s = scratch(fk.V, fk.R);
-      for (int64_t bl = t * per; bl < std::min(blocks, (t + 1) * per); ++bl) {
-        int64_t i0 = bl * kBlock, n = std::min(kBlock, fk.N - i0);
-        exec(c, p, i0, n, 0, s.regs.data(), s.sc.data(), s.vp.data(), nullptr);
-      }
+      rs.range(t * per * kBlock, std::min(fk.N, (t + 1) * per * kBlock));
       if (fk.nt_out) _mm_sfence();  // streaming stores are weakly ordered: drain them on this thread
     });
     return;

@@ -20,5 +20,11 @@ const AdamPlan* fused_adam_plan(const FusedKernel& fk);
 // Runs of kernels through JIT-compiled code (fused_jit.h) since the start of the process (tests
 // check that the JIT path is the one exercised).
 int64_t fused_jit_runs();
+// Dot kernels over prepacked weights run the bias prefill and the element-wise epilogue inside
+// each GEMM tile (gemm.h GemmTileHooks) instead of serial passes over C. On by default;
+// JXLA_TILE_EPILOGUE=0 (read once) or tile_epilogue_set_enabled(false) turns it off (A/B runs,
+// tests). Results are bit-identical either way.
+bool tile_epilogue_enabled();
+void tile_epilogue_set_enabled(bool on);
 
 }  // namespace jxla

@@ -4,14 +4,19 @@
 // least kMinFlops of work (small GEMMs stay one call) and aligned (rows to 16, columns to 64
 // floats) so no tile starts mid cache line; at most one tile per pool thread, since the pool
 // hands tiles out dynamically and a busy pool runs them all on the caller. The sgemm_avx2 path
-// has its own rule (host_sgemm_tiles): narrow column tiles, which re-pack nothing.
+// has its own rule (host_sgemm_tiles): narrow column tiles, which re-pack nothing. Over
+// prepacked weights (host_sgemm_packed) C is cut into a 2-D grid of ~90 x 128 tiles with op(A)
+// packed once per call and shared (host_sgemm_grid says why), per-tile hooks run the fused
+// prefill/epilogue, and one-row products stream the packed panels (host_sgemv_tile_cols).
 #include "backends/host/gemm.h"
 #include <cblas.h>
 #include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
+#include <new>
 #include "backends/host/sgemm_avx2.h"
 #include "backends/host/thread_pool.h"
 
@@ -131,13 +136,36 @@ void host_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* 
 }
 
 bool host_sgemm_packable(int64_t M, int64_t N) {
-  return !force_openblas().load(std::memory_order_relaxed) && M > 1 && N > 1;
+  // one row (batch 1) too: sgemm_avx2_row_packed streams the packed panels like a GEMV
+  return !force_openblas().load(std::memory_order_relaxed) && M >= 1 && N > 1;
 }
 
-void host_sgemm_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackedB& B,
-                       float* C, int64_t ldc, float beta) {
-  // host_sgemm's sgemm_avx2 branch with the tile's B slice taken from the packed panels: column
-  // tiles start at multiples of 16 (host_sgemm_tiles rounds steps to 16 or 64)
+namespace {
+// Grow-only 64-byte aligned float scratch, one per thread (packed op(A) of host_sgemm_packed).
+struct Scratch {
+  float* p = nullptr;
+  size_t n = 0;
+  ~Scratch() { std::free(p); }
+  float* get(size_t count) {
+    if (count > n) {
+      std::free(p);
+      p = static_cast<float*>(std::aligned_alloc(64, (count * sizeof(float) + 63) / 64 * 64));
+      if (!p) { n = 0; throw std::bad_alloc(); }
+      n = count;
+    }
+    return p;
+  }
+};
+thread_local Scratch tl_packed_a, tl_private_a;
+
+std::atomic<bool>& grid_flag() {
+  static std::atomic<bool> on{!std::getenv("JXLA_GEMM_GRID") || std::strcmp(std::getenv("JXLA_GEMM_GRID"), "0") != 0};
+  return on;
+}
+
+// host_sgemm's 1-D tiles over the packed B (column tiles start at multiples of 16 or 64)
+void packed_1d(bool ta, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackedB& B, float* C,
+               int64_t ldc, float beta) {
   bool rows = true;
   int64_t step = 0;
   const int64_t tiles = host_sgemm_tiles(ta, M, N, K, &rows, &step);
@@ -150,6 +178,117 @@ void host_sgemm_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A,
     const int64_t s = t * step, n = std::min(dim, s + step) - s;
     if (rows) sgemm_avx2_packed(ta, n, N, K, ta ? A + s : A + s * lda, lda, B, 0, C + s * ldc, ldc, beta);
     else sgemm_avx2_packed(ta, M, n, K, A, lda, B, s, C + s, ldc, beta);
+  });
+}
+}  // namespace
+
+static std::atomic<bool> g_force_private{false};
+void host_sgemm_grid_set_enabled(bool on) { grid_flag() = on; }
+void host_sgemm_grid_force_private_a(bool on) { g_force_private = on; }
+
+int64_t host_sgemm_grid(int64_t M, int64_t N, int64_t K, int64_t* mb, int64_t* nb) {
+  // Tiles of ~90 rows x 128 columns (~0.3 ms of one core at K = 1024): small enough that the
+  // pool's dynamic hand-out keeps both threads busy to the end of the region (a thread that
+  // starts late or is preempted takes fewer tiles; the tail left to the other is one small
+  // tile), large enough that per-tile costs (C re-read per K block, B slice streamed from L3)
+  // stay small (with 128 columns a tile sweeps 8 B panels, and each B panel serves mb / 6
+  // micro-kernel calls before the next is needed). Rows in multiples of 6 (the micro-kernel's panels), columns of 16 (B panels).
+  const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
+  if (host_num_threads() <= 1 || flops < kMinFlops) {
+    *mb = M;
+    *nb = N;
+    return 1;
+  }
+  *nb = std::min<int64_t>(round_up(N, 16), sgemm_avx2_direct_n());
+  // harness, one thread, 256 x 1024 x 1024 (B prepacked, A packed once): 48-row tiles 80, 66: 82,
+  // 90: 83, 132: 86, 256: 86 GFLOP/s (each B micro-panel is streamed from L3 once per tile)
+  const int64_t row_blocks = std::max<int64_t>(1, (M + 95) / 96);
+  *mb = round_up((M + row_blocks - 1) / row_blocks, 6);
+  return ((M + *mb - 1) / *mb) * ((N + *nb - 1) / *nb);
+}
+
+int64_t host_sgemv_tile_cols(int64_t N, int64_t K) {
+  // memory-bound: each thread streams its columns' panels (K x w floats) from L3. Columns in
+  // multiples of 64 (4 panels, the row kernel's width), at least ~256 KB of B per tile so the
+  // hand-out costs little next to the stream, and at most one tile per thread.
+  const int64_t threads = host_num_threads(), min_cols = round_up(std::max<int64_t>(1, (1 << 16) / std::max<int64_t>(1, K)), 64);
+  const int64_t by_threads = round_up((N + threads - 1) / threads, 64);
+  return std::min(round_up(N, 16), std::max(min_cols, by_threads));
+}
+
+void host_sgemm_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackedB& B,
+                       float* C, int64_t ldc, float beta, const GemmTileHooks* hooks) {
+  const GemmTileFn* before = hooks ? hooks->before : nullptr;
+  const GemmTileFn* after = hooks ? hooks->after : nullptr;
+  if (!grid_flag().load(std::memory_order_relaxed)) {
+    if (before) (*before)(0, M, 0, N);
+    packed_1d(ta, M, N, K, A, lda, B, C, ldc, beta);
+    if (after) (*after)(0, M, 0, N);
+    return;
+  }
+  if (M == 1) {  // batch 1: column tiles of a GEMV over the packed panels
+    const int64_t inc = ta ? lda : 1, w = host_sgemv_tile_cols(N, K), tiles = (N + w - 1) / w;
+    parallel_for(tiles, [&](int64_t t) {
+      const int64_t j0 = t * w, n = std::min(w, N - j0);
+      if (before) (*before)(0, 1, j0, n);
+      sgemm_avx2_row_packed(n, K, A, inc, B, j0, C + j0, beta);
+      if (after) (*after)(0, 1, j0, n);
+    });
+    return;
+  }
+  int64_t mb = M, nb = N;
+  const int64_t tiles = host_sgemm_grid(M, N, K, &mb, &nb);
+  if (tiles <= 1) {
+    if (before) (*before)(0, M, 0, N);
+    sgemm_avx2_packed(ta, M, N, K, A, lda, B, 0, C, ldc, beta);
+    if (after) (*after)(0, M, 0, N);
+    return;
+  }
+  const int64_t rblocks = (M + mb - 1) / mb, cblocks = (N + nb - 1) / nb;
+  // op(A) packed once and shared by every column tile, unless N is narrow (few B panels: each
+  // packed value would be reused too rarely; sgemm_avx2.h) and A is stored M x K (read in
+  // place). Shared packing also avoids reading A rows lda apart in the kernel: with lda a multiple
+  // of 4 KB those rows alias in the caches (256 x 1024 x 1024 tiles: 65 -> 75-79 GFLOP/s).
+  const bool pack = ta || N > sgemm_avx2_direct_n();
+  const int64_t mstride = round_up(M, 6);
+  float* shared = pack ? tl_packed_a.get(static_cast<size_t>(mstride * K)) : nullptr;
+  std::unique_ptr<std::atomic<int>[]> state(pack ? new std::atomic<int>[static_cast<size_t>(rblocks)] : nullptr);
+  for (int64_t i = 0; pack && i < rblocks; ++i) state[i].store(0, std::memory_order_relaxed);
+  // One region: the first rblocks tasks pack the row blocks of A (0 -> 1 -> 2: claimed, done),
+  // then the tiles row block by row block. A tile whose block is not packed yet (its packer is
+  // slow or preempted) claims the packing itself if unclaimed, else packs a private copy: no
+  // thread ever waits for another. Same values either way, so the same bits.
+  const bool priv = g_force_private.load(std::memory_order_relaxed);
+  const int64_t pack_tasks = pack && !priv ? rblocks : 0;
+  auto claim = [&](int64_t rb) {
+    int expect = 0;
+    if (!state[rb].compare_exchange_strong(expect, 1, std::memory_order_acq_rel)) return false;
+    const int64_t i0 = rb * mb;
+    sgemm_avx2_pack_a_rows(ta, K, A, lda, i0, std::min(mb, M - i0), shared, mstride, i0);
+    state[rb].store(2, std::memory_order_release);
+    return true;
+  };
+  parallel_for(pack_tasks + tiles, [&](int64_t t) {
+    if (t < pack_tasks) {
+      claim(t);
+      return;
+    }
+    t -= pack_tasks;
+    const int64_t rb = t / cblocks, cb = t % cblocks;
+    const int64_t i0 = rb * mb, m = std::min(mb, M - i0), j0 = cb * nb, n = std::min(nb, N - j0);
+    float* c = C + i0 * ldc + j0;
+    if (before) (*before)(i0, m, j0, n);
+    if (!pack) {
+      sgemm_avx2_tile(m, n, K, nullptr, 0, 0, A + i0 * lda, lda, B, j0, c, ldc, beta);
+    } else if (!priv && (state[rb].load(std::memory_order_acquire) == 2 || claim(rb))) {
+      sgemm_avx2_tile(m, n, K, shared, mstride, i0, nullptr, 0, B, j0, c, ldc, beta);
+    } else {
+      const int64_t ms = round_up(m, 6);
+      float* mine = tl_private_a.get(static_cast<size_t>(ms * K));
+      sgemm_avx2_pack_a_rows(ta, K, A, lda, i0, m, mine, ms, 0);
+      sgemm_avx2_tile(m, n, K, mine, ms, 0, nullptr, 0, B, j0, c, ldc, beta);
+    }
+    if (after) (*after)(i0, m, j0, n);
   });
 }
 

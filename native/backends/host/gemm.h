@@ -18,6 +18,7 @@
 // over JXLA_NUM_THREADS.
 #pragma once
 #include <cstdint>
+#include <functional>
 
 namespace jxla {
 
@@ -30,10 +31,33 @@ void host_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* 
 // Prepacked weights (sgemm_avx2.h PackedB): true when host_sgemm would run sgemm_avx2 for this
 // shape (not OpenBLAS, not a GEMV), i.e. when host_sgemm_packed gives host_sgemm's exact bits.
 bool host_sgemm_packable(int64_t M, int64_t N);
-// host_sgemm with op(B) prepacked: the same tiles over the pool, each reading its slice of B.
+// Work done per tile of C around its GEMM, on the thread that computes the tile (a fused bias
+// prefill before, an element-wise epilogue after): fn(i0, m, j0, n) for rows [i0, i0 + m) and
+// columns [j0, j0 + n) of C. Either may be null. Tiles are disjoint and cover C exactly once.
+using GemmTileFn = std::function<void(int64_t i0, int64_t m, int64_t j0, int64_t n)>;
+struct GemmTileHooks {
+  const GemmTileFn* before = nullptr;
+  const GemmTileFn* after = nullptr;
+};
+// host_sgemm with op(B) prepacked: 2-D tiles (host_sgemm_grid) handed out dynamically over the
+// pool; op(A) is packed once per call (unless N is narrow: then read in place), its row blocks
+// packed by the first tasks of the same parallel region. Bit-identical to host_sgemm.
 // Only when host_sgemm_packable(M, N).
 void host_sgemm_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackedB& B,
-                       float* C, int64_t ldc, float beta = 0.0f);
+                       float* C, int64_t ldc, float beta = 0.0f, const GemmTileHooks* hooks = nullptr);
+// The 2-D grid of host_sgemm_packed: tiles of mb rows (a multiple of 6) by nb columns (a multiple
+// of 16); the last row/column of tiles takes the rest. Returns the tile count (1: one call on the
+// calling thread). Exposed for tests.
+int64_t host_sgemm_grid(int64_t M, int64_t N, int64_t K, int64_t* mb, int64_t* nb);
+// JXLA_GEMM_GRID=0 (read once) or host_sgemm_grid_set_enabled(false): host_sgemm_packed uses
+// host_sgemm's 1-D tiles instead (session-3 behaviour, for A/B runs; hooks then run once on
+// the whole C on the calling thread). Same bits either way.
+void host_sgemm_grid_set_enabled(bool on);
+// M = 1 (batch 1) in host_sgemm_packed: column tiles of this width (a multiple of 16, or N).
+int64_t host_sgemv_tile_cols(int64_t N, int64_t K);
+// Tests: every tile packs its own private copy of its A rows (the path a tile takes when another
+// thread is still packing them), so that path is exercised deterministically.
+void host_sgemm_grid_force_private_a(bool on);
 void host_dgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* A, int64_t lda, const double* B,
                 int64_t ldb, double* C, int64_t ldc);
 // f32 kernel choice: JXLA's own AVX2+FMA GEMM (sgemm_avx2.h) when the CPU has it, else

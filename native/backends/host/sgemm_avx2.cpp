@@ -9,6 +9,9 @@
 // is added to C. The padded products are exact zeros added to a separate lane, so an element's
 // arithmetic is the same whether it sits in a full or an edge tile.
 // Narrow products (N <= 128, A stored M x K) skip the A packing: the kernel reads A in place.
+// Short full-width edge panels (1-5 rows) use an R-row kernel straight into C; one-row products
+// over a PackedB use a 1 x 64 row kernel (sgemm_avx2_row_packed); 2-D tiles over a PackedB and
+// a once-packed A run sgemm_avx2_tile. All keep the per-element arithmetic above.
 #include "backends/host/sgemm_avx2.h"
 #include "ir/error.h"
 #include <immintrin.h>
@@ -214,17 +217,79 @@ __attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, ASrc a_src, con
   }
 }
 
+// The same kernel for R < 6 rows (edge panels: batch 32 = 5 x 6 + 2 rows) when all 16 columns
+// are valid: only the R real rows are computed and stored straight into C, instead of 6 rows into
+// the scratch tile. Per element the same FMA chain from 0 in k order, then the same store/add.
+template <int R, typename ASrc>
+__attribute__((target("avx2,fma"))) void kernel_rx16(int64_t kc, ASrc a_src, const float* pb, float* c, int64_t ldc,
+                                                       bool overwrite) {
+  __m256 acc[R][2];
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 b0 = _mm256_load_ps(pb), b1 = _mm256_load_ps(pb + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) {
+      const __m256 a = _mm256_broadcast_ss(a_src.at(r));
+      acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
+    }
+    a_src.next();
+    pb += kNR;
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < R; ++r) {
+    float* row = c + r * ldc;
+    if (overwrite) {
+      _mm256_storeu_ps(row, acc[r][0]);
+      _mm256_storeu_ps(row + 8, acc[r][1]);
+    } else {
+      _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[r][0]));
+      _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[r][1]));
+    }
+  }
+}
+
+template <typename ASrc>
+void kernel_rows(int64_t mr, int64_t kc, ASrc a_src, const float* pb, float* c, int64_t ldc, bool overwrite) {
+  switch (mr) {
+    case 1: kernel_rx16<1>(kc, a_src, pb, c, ldc, overwrite); break;
+    case 2: kernel_rx16<2>(kc, a_src, pb, c, ldc, overwrite); break;
+    case 3: kernel_rx16<3>(kc, a_src, pb, c, ldc, overwrite); break;
+    case 4: kernel_rx16<4>(kc, a_src, pb, c, ldc, overwrite); break;
+    default: kernel_rx16<5>(kc, a_src, pb, c, ldc, overwrite); break;
+  }
+}
+
 // One block of op(A) (mc x kc: packed panels when pa, else A stored M x K read in place from a,
 // lda) times one packed B block (kc x nc) into C.
 void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const float* a, int64_t lda, const float* pb,
                   float* C, int64_t ldc, bool overwrite) {
   alignas(64) float tile[kMR * kNR];
+  // the next B micro-panel (kc lines of 64 B) is prefetched into L2 a slice per kernel call
+  // while this one is swept: a prepacked B comes from L3, and short tiles (few row panels per
+  // B panel) would otherwise stall on its first sweep. Prefetches never change a value.
+  const int64_t calls = (mc + kMR - 1) / kMR, pf_per = (kc + calls - 1) / calls;
   for (int64_t jr = 0; jr < nc; jr += kNR) {
     const int64_t nr = std::min(kNR, nc - jr);
     const float* b = pb + jr * kc;
+    const char* next = jr + kNR < nc ? reinterpret_cast<const char*>(b + kNR * kc) : nullptr;
     for (int64_t ir = 0; ir < mc; ir += kMR) {
       const int64_t mr = std::min(kMR, mc - ir);
+      if (next)
+        for (int64_t l = ir / kMR * pf_per, e = std::min(kc, l + pf_per); l < e; ++l) _mm_prefetch(next + l * 64, _MM_HINT_T1);
       float* c = C + ir * ldc + jr;
+      if (mr < kMR && nr == kNR) {  // a short full-width panel: only its rows, straight into C
+        if (pa) {
+          kernel_rows(mr, kc, PackedA{pa + ir * kc}, b, c, ldc, overwrite);
+        } else {
+          RowsAEdge src{a + ir * lda, {}};
+          for (int64_t i = 0; i < kMR; ++i) src.off[i] = std::min(i, mr - 1) * lda;
+          kernel_rows(mr, kc, src, b, c, ldc, overwrite);
+        }
+        continue;
+      }
       const bool full = mr == kMR && nr == kNR;
       // edge tile: the same kernel into scratch, then the same single add per element
       float* out = full ? c : tile;
@@ -345,6 +410,91 @@ void sgemm_avx2_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A,
                  return base + pc * npad + (j0 + jc) * kc;  // panel (j0 + jc) / 16 of block pc
                },
                C, ldc, beta);
+}
+
+namespace {
+// One row of C against NP consecutive B micro-panels (pstride floats apart): per element the
+// same FMA chain as kernel_6x16 (from 0, k in order), then c = acc or c + acc. For M = 1 (batch-1
+// inference) the 6x16 kernel would do 6x the FMAs; this streams B (the work is memory-bound)
+// with 2 NP independent accumulator chains. a: op(A)'s row, element k at a[k * inc].
+template <int NP>
+__attribute__((target("avx2,fma"))) void kernel_1row(int64_t kc, const float* a, int64_t inc, const float* pb,
+                                                       int64_t pstride, float* c, bool overwrite, int64_t nvalid) {
+  __m256 acc[NP][2];
+  for (int q = 0; q < NP; ++q) acc[q][0] = acc[q][1] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 av = _mm256_broadcast_ss(a + k * inc);
+    for (int q = 0; q < NP; ++q) {
+      const float* b = pb + q * pstride + k * kNR;
+      acc[q][0] = _mm256_fmadd_ps(av, _mm256_load_ps(b), acc[q][0]);
+      acc[q][1] = _mm256_fmadd_ps(av, _mm256_load_ps(b + 8), acc[q][1]);
+    }
+  }
+  alignas(32) float t[NP * kNR];
+  for (int q = 0; q < NP; ++q) {
+    _mm256_store_ps(t + q * kNR, acc[q][0]);
+    _mm256_store_ps(t + q * kNR + 8, acc[q][1]);
+  }
+  for (int64_t j = 0; j < nvalid; ++j) c[j] = overwrite ? t[j] : c[j] + t[j];
+}
+
+// C (1 x n) over the K blocks of a prepacked B, columns [j0, j0 + n): the panels in groups of 4
+void row_times_packed(int64_t n, int64_t K, const float* a, int64_t inc, const PackedB& B, int64_t j0, float* C,
+                      float beta) {
+  const int64_t kblk = sgemm_avx2_kc(K);
+  for (int64_t pc = 0; pc < K; pc += kblk) {
+    const int64_t kc = std::min(kblk, K - pc);
+    const bool overwrite = pc == 0 && beta == 0.0f;
+    const float* blk = B.data.get() + pc * B.npad;
+    for (int64_t jr = 0; jr < n; jr += 4 * kNR) {
+      const int64_t cols = std::min(4 * kNR, n - jr), np = (cols + kNR - 1) / kNR;
+      const float* pb = blk + (j0 + jr) * kc;
+      const float* ak = a + pc * inc;
+      if (np == 4) kernel_1row<4>(kc, ak, inc, pb, kNR * kc, C + jr, overwrite, cols);
+      else if (np == 3) kernel_1row<3>(kc, ak, inc, pb, kNR * kc, C + jr, overwrite, cols);
+      else if (np == 2) kernel_1row<2>(kc, ak, inc, pb, kNR * kc, C + jr, overwrite, cols);
+      else kernel_1row<1>(kc, ak, inc, pb, kNR * kc, C + jr, overwrite, cols);
+    }
+  }
+}
+}  // namespace
+
+void sgemm_avx2_pack_a_rows(bool ta, int64_t K, const float* A, int64_t lda, int64_t i0, int64_t m, float* pa,
+                            int64_t mstride, int64_t r) {
+  const int64_t kblk = sgemm_avx2_kc(K);
+  for (int64_t pc = 0; pc < K; pc += kblk) {
+    const int64_t kc = std::min(kblk, K - pc);
+    pack_a(ta, A, lda, i0, m, pc, kc, pa + pc * mstride + r * kc);  // ceil(m/6) panels of kc x 6
+  }
+}
+
+void sgemm_avx2_tile(int64_t m, int64_t n, int64_t K, const float* pa, int64_t mstride, int64_t r, const float* a,
+                     int64_t lda, const PackedB& B, int64_t j0, float* C, int64_t ldc, float beta) {
+  if (trivial(m, n, K, C, ldc, beta)) return;
+  if (K != B.K || j0 % kNR != 0 || j0 < 0 || j0 + n > B.N || (pa && r % kMR != 0))
+    internal("sgemm_avx2_tile: columns [", j0, ", ", j0 + n, ") x K ", K, " outside the packed ", B.K, " x ", B.N);
+  // sgemm_driver's loop nest for one block of rows (m <= a few MC) and columns: per K block the
+  // tile's A rows (m x kc, <= ~100 KB) stay in L2 while the 16-column B micro-panels stream
+  // through L1, in the same k order, so each element gets the same arithmetic
+  const int64_t kblk = sgemm_avx2_kc(K);
+  for (int64_t pc = 0; pc < K; pc += kblk) {
+    const int64_t kc = std::min(kblk, K - pc);
+    const bool overwrite = pc == 0 && beta == 0.0f;
+    const float* b = B.data.get() + pc * B.npad + j0 * kc;
+    for (int64_t ic = 0; ic < m; ic += kMC) {
+      const int64_t mc = std::min(kMC, m - ic);
+      if (pa) macro_kernel(mc, n, kc, pa + pc * mstride + (r + ic) * kc, nullptr, 0, b, C + ic * ldc, ldc, overwrite);
+      else macro_kernel(mc, n, kc, nullptr, a + ic * lda + pc, lda, b, C + ic * ldc, ldc, overwrite);
+    }
+  }
+}
+
+void sgemm_avx2_row_packed(int64_t n, int64_t K, const float* a, int64_t inc, const PackedB& B, int64_t j0, float* C,
+                           float beta) {
+  if (trivial(1, n, K, C, n, beta)) return;
+  if (K != B.K || j0 % kNR != 0 || j0 < 0 || j0 + n > B.N)
+    internal("sgemm_avx2_row_packed: columns [", j0, ", ", j0 + n, ") x K ", K, " outside the packed ", B.K, " x ", B.N);
+  row_times_packed(n, K, a, inc, B, j0, C, beta);
 }
 
 }  // namespace jxla

@@ -51,4 +51,24 @@ std::shared_ptr<const PackedB> sgemm_avx2_pack_b(bool tb, int64_t K, int64_t N, 
 void sgemm_avx2_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackedB& B,
                        int64_t j0, float* C, int64_t ldc, float beta);
 
+// 2-D tiles over a prepacked B (host_sgemm_packed): op(A) (M x K) is packed once per GEMM call,
+// K block by K block (the same sgemm_avx2_kc(K) blocks), 6-row panels: a packed-A buffer of
+// `mstride` rows (a multiple of 6) holds block pc at pc * mstride, the panel of its rows
+// [r, r + 6) at r * kc inside it. pack_a_rows packs rows [i0, i0 + m) of op(A) into the buffer
+// starting at its row r (r a multiple of 6); rows past m up to the next multiple of 6 are zero.
+void sgemm_avx2_pack_a_rows(bool ta, int64_t K, const float* A, int64_t lda, int64_t i0, int64_t m, float* pa,
+                            int64_t mstride, int64_t r);
+// One tile, single-threaded: C (m x n, ldc) = rows [r, r + m) of the packed A buffer (pa, mstride)
+// times columns [j0, j0 + n) of B (j0 a multiple of 16) + beta C. pa == nullptr: op(A) is read in
+// place from a (stored m x K, lda; the narrow-N path). Bit-identical to sgemm_avx2 on the same
+// rows and columns (same K blocks, same panel values, same kernel).
+void sgemm_avx2_tile(int64_t m, int64_t n, int64_t K, const float* pa, int64_t mstride, int64_t r, const float* a,
+                     int64_t lda, const PackedB& B, int64_t j0, float* C, int64_t ldc, float beta);
+// One row of C (batch-1 inference): C[0, 0..n) = op(A)'s row (element k at a[k * inc]) times
+// columns [j0, j0 + n) of B + beta C, streaming the packed panels. Bit-identical to the same row
+// of any sgemm_avx2 / sgemm_avx2_packed / sgemm_avx2_tile product (same K blocks, same FMA chain
+// per element), so a batch-1 result equals that row of a batched one.
+void sgemm_avx2_row_packed(int64_t n, int64_t K, const float* a, int64_t inc, const PackedB& B, int64_t j0, float* C,
+                           float beta);
+
 }  // namespace jxla
