@@ -1,4 +1,4 @@
-// node.cpp - the hash-cons table. Sharded, mutex-protected; a node's deleter removes its own
+// node.cpp - the hash-cons table. Sharded, mutex-protected; a node's destructor removes its own
 // entry. Lookups promote candidates with weak_from_this().lock(), which fails for a node whose
 // last reference is already gone, so a dying node is never handed out again.
 #include "ir/node.h"
@@ -36,12 +36,11 @@ bool same(const Node& n, Op op, DType dt, const Shape& sh, const std::vector<Nod
   return n.attrs == at;
 }
 
-// Destroys a node without recursion: a long chain would otherwise overflow the stack, as each
-// node's destructor releases its inputs. Released inputs go to a per-thread work list.
+// Releases a dying node's inputs without recursion: a long chain would otherwise overflow the
+// stack, as each node's destructor releases its inputs. Released inputs go to a per-thread work
+// list that the outermost destructor drains.
 thread_local std::vector<NodeRef>* t_release = nullptr;
-void destroy(Node* n) {
-  std::vector<NodeRef> in = std::move(n->inputs);
-  delete n;
+void release_inputs(std::vector<NodeRef> in) {
   if (t_release) {
     for (auto& x : in) t_release->push_back(std::move(x));
     return;
@@ -55,24 +54,24 @@ void destroy(Node* n) {
   }
   t_release = nullptr;
 }
-
-struct ConsDeleter {
-  void operator()(Node* n) const {
-    Shard& s = shards()[n->cons_hash % kShards];
-    {
-      std::lock_guard<std::mutex> g(s.mu);
-      auto range = s.map.equal_range(n->cons_hash);
-      for (auto it = range.first; it != range.second; ++it)
-        if (it->second == n) { s.map.erase(it); break; }
-    }
-    --g_live;
-    destroy(n);
-  }
-};
-struct PlainDeleter {
-  void operator()(Node* n) const { --g_live; destroy(n); }
-};
 }  // namespace
+
+// Nodes are made with std::make_shared (node and control block in ONE allocation, see
+// docs/training.md "Session 4: tracing cost"), so the table bookkeeping lives in the destructor
+// instead of a custom deleter. The destructor runs when the last strong reference is gone; the
+// entry is removed first, under the shard lock, while every field is still intact, so a
+// concurrent lookup either sees the entry (and lock() of the expired weak_this fails) or not.
+Node::~Node() {
+  if (consed) {
+    Shard& s = shards()[cons_hash % kShards];
+    std::lock_guard<std::mutex> g(s.mu);
+    auto range = s.map.equal_range(cons_hash);
+    for (auto it = range.first; it != range.second; ++it)
+      if (it->second == this) { s.map.erase(it); break; }
+  }
+  --g_live;
+  release_inputs(std::move(inputs));
+}
 
 NodeRef make_node(Op op, DType dtype, Shape shape, std::vector<NodeRef> inputs, Attrs attrs, Device* dev) {
   uint64_t lh = local_hash_of(op, dtype, shape, attrs, dev);
@@ -86,23 +85,23 @@ NodeRef make_node(Op op, DType dtype, Shape shape, std::vector<NodeRef> inputs, 
       if (auto sp = it->second->weak_from_this().lock()) return sp;
     }
   }
-  Node* n = new Node();
+  std::shared_ptr<Node> n = std::make_shared<Node>();
   n->op = op; n->dtype = dtype; n->shape = std::move(shape); n->inputs = std::move(inputs);
   n->attrs = std::move(attrs); n->device = dev; n->local_hash = lh; n->cons_hash = ch;
-  std::shared_ptr<Node> sp(n, ConsDeleter());
+  n->consed = true;
   ++g_live;
-  s.map.emplace(ch, n);
-  return sp;
+  s.map.emplace(ch, n.get());
+  return n;
 }
 
 NodeRef make_data(std::shared_ptr<Buffer> buf) {
-  Node* n = new Node();
+  std::shared_ptr<Node> n = std::make_shared<Node>();
   n->op = Op::Parameter; n->dtype = buf->dtype; n->shape = buf->shape; n->device = buf->device;
   n->local_hash = local_hash_of(Op::Parameter, n->dtype, n->shape, n->attrs, n->device);
   n->cons_hash = n->local_hash;
   n->data = std::move(buf);
   ++g_live;
-  return std::shared_ptr<Node>(n, PlainDeleter());
+  return n;
 }
 
 int64_t live_node_count() { return g_live.load(); }
