@@ -4,7 +4,7 @@
 #include "ir/node.h"
 #include <atomic>
 #include <mutex>
-#include <unordered_map>
+#include <vector>
 #include "ir/hash.h"
 #include "runtime/buffer.h"
 
@@ -12,10 +12,38 @@ namespace jxla {
 
 namespace {
 constexpr int kShards = 16;
+// A shard is a chained hash table whose chains run through the nodes themselves
+// (Node::cons_next), so registering a node allocates nothing (docs/training.md "Session 4:
+// tracing cost"). Buckets are picked with hash bits above the shard bits; the table doubles when
+// it holds more nodes than buckets.
 struct Shard {
   std::mutex mu;
-  std::unordered_multimap<uint64_t, const Node*> map;
+  std::vector<Node*> buckets = std::vector<Node*>(64, nullptr);
+  size_t count = 0;
+  Node*& head(uint64_t h) { return buckets[(h >> 4) & (buckets.size() - 1)]; }
+  void insert(Node* n) {
+    if (++count > buckets.size()) {
+      std::vector<Node*> old(buckets.size() * 2, nullptr);
+      old.swap(buckets);
+      for (Node* c : old)
+        while (c) {
+          Node* next = c->cons_next;
+          Node*& h = head(c->cons_hash);
+          c->cons_next = h;
+          h = c;
+          c = next;
+        }
+    }
+    Node*& h = head(n->cons_hash);
+    n->cons_next = h;
+    h = n;
+  }
+  void remove(Node* n) {
+    for (Node** p = &head(n->cons_hash); *p; p = &(*p)->cons_next)
+      if (*p == n) { *p = n->cons_next; --count; return; }
+  }
 };
+static_assert(kShards == 16, "Shard::head skips 4 shard bits");
 Shard* shards() {
   static Shard* s = new Shard[kShards];  // immortal: nodes may die during static destruction
   return s;
@@ -65,9 +93,7 @@ Node::~Node() {
   if (consed) {
     Shard& s = shards()[cons_hash % kShards];
     std::lock_guard<std::mutex> g(s.mu);
-    auto range = s.map.equal_range(cons_hash);
-    for (auto it = range.first; it != range.second; ++it)
-      if (it->second == this) { s.map.erase(it); break; }
+    s.remove(this);
   }
   --g_live;
   release_inputs(std::move(inputs));
@@ -79,10 +105,9 @@ NodeRef make_node(Op op, DType dtype, Shape shape, std::vector<NodeRef> inputs, 
   for (auto& i : inputs) ch = hash_combine(ch, reinterpret_cast<uintptr_t>(i.get()));
   Shard& s = shards()[ch % kShards];
   std::lock_guard<std::mutex> g(s.mu);
-  auto range = s.map.equal_range(ch);
-  for (auto it = range.first; it != range.second; ++it) {
-    if (same(*it->second, op, dtype, shape, inputs, attrs, dev)) {
-      if (auto sp = it->second->weak_from_this().lock()) return sp;
+  for (const Node* c = s.head(ch); c; c = c->cons_next) {
+    if (c->cons_hash == ch && same(*c, op, dtype, shape, inputs, attrs, dev)) {
+      if (auto sp = c->weak_from_this().lock()) return sp;
     }
   }
   std::shared_ptr<Node> n = std::make_shared<Node>();
@@ -90,7 +115,7 @@ NodeRef make_node(Op op, DType dtype, Shape shape, std::vector<NodeRef> inputs, 
   n->attrs = std::move(attrs); n->device = dev; n->local_hash = lh; n->cons_hash = ch;
   n->consed = true;
   ++g_live;
-  s.map.emplace(ch, n.get());
+  s.insert(n.get());
   return n;
 }
 

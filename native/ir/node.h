@@ -31,6 +31,7 @@ struct Node : std::enable_shared_from_this<Node> {
   uint64_t local_hash;           // op, dtype, shape, attrs, device
   uint64_t cons_hash;            // local_hash + input identities
   bool consed = false;           // registered in the hash-cons table (make_node, not make_data)
+  Node* cons_next = nullptr;     // next node of its table bucket (intrusive chain; under the shard lock)
 
   Node() = default;
   Node(const Node&) = delete;
