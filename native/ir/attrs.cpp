@@ -27,6 +27,10 @@ const AttrValue* Attrs::find(const std::string& k) const {
 }
 
 AttrValue& Attrs::slot(const std::string& k) {
+  // most ops carry 1-3 attributes: one allocation instead of regrowing 1 -> 2 -> 4 while
+  // building (tracing cost, docs/training.md "Session 4: tracing cost"); before the search,
+  // which the reallocation would invalidate
+  if (items_.empty()) items_.reserve(3);
   auto it = std::lower_bound(items_.begin(), items_.end(), k,
                              [](const std::pair<std::string, AttrValue>& a, const std::string& b) { return a.first < b; });
   if (it != items_.end() && it->first == k) { it->second = AttrValue(); return it->second; }

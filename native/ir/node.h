@@ -30,6 +30,14 @@ struct Node : std::enable_shared_from_this<Node> {
   std::shared_ptr<Buffer> data;  // only for data leaves (op == Parameter)
   uint64_t local_hash;           // op, dtype, shape, attrs, device
   uint64_t cons_hash;            // local_hash + input identities
+  bool consed = false;           // registered in the hash-cons table (make_node, not make_data)
+  Node* cons_next = nullptr;     // next node of its table bucket (intrusive chain; under the shard lock)
+
+  Node() = default;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  // Leaves the hash-cons table (if registered) and releases the inputs without recursion.
+  ~Node();
 
   bool is_data() const { return data != nullptr; }
   int64_t numel() const { return jxla::numel(shape); }

@@ -1,5 +1,7 @@
 package dev.jxla.optim;
 
+import dev.jxla.DType;
+import dev.jxla.Device;
 import dev.jxla.Tensor;
 import java.util.List;
 
@@ -51,11 +53,14 @@ public class Adam extends Optimizer {
       v[i] = newState(p);
     }
     if (weightDecay == 0 && fusedTrace) {
-      // one engine call traces the same ops as the lines below (Tensor.adamUpdate)
-      Tensor.adamUpdate(p, g, m[i], v[i], scalar("beta1", beta1, p), scalar("1-beta1", 1 - beta1, p),
-          scalar("1/bias_correction1", 1 / (1 - Math.pow(beta1, t)), p), scalar("beta2", beta2, p),
-          scalar("1-beta2", 1 - beta2, p), scalar("1/bias_correction2", 1 / (1 - Math.pow(beta2, t)), p),
-          scalar("eps", eps, p), scalar("lr", lr(), p));
+      // one engine call traces the same ops as the lines below (Tensor.adamUpdate); p's dtype
+      // and device are asked once for the 8 scalars
+      DType dt = p.dtype();
+      Device dev = p.device();
+      Tensor.adamUpdate(p, g, m[i], v[i], scalar("beta1", beta1, dt, dev), scalar("1-beta1", 1 - beta1, dt, dev),
+          scalar("1/bias_correction1", 1 / (1 - Math.pow(beta1, t)), dt, dev), scalar("beta2", beta2, dt, dev),
+          scalar("1-beta2", 1 - beta2, dt, dev), scalar("1/bias_correction2", 1 / (1 - Math.pow(beta2, t)), dt, dev),
+          scalar("eps", eps, dt, dev), scalar("lr", lr(), dt, dev));
       return;
     }
     Tensor base = p;

@@ -1,6 +1,7 @@
 package dev.jxla.optim;
 
 import dev.jxla.DType;
+import dev.jxla.Device;
 import dev.jxla.Tensor;
 import dev.jxla.TensorScope;
 import java.util.ArrayList;
@@ -96,25 +97,33 @@ public abstract class Optimizer implements AutoCloseable {
    * depend on the values (two roles that happen to be equal stay two inputs: no recompile).
    */
   protected final Tensor scalar(String role, double v, Tensor like) {
-    List<Object> key = List.of(role, like.dtype(), like.device());
+    return scalar(role, v, like.dtype(), like.device());
+  }
+
+  /**
+   * {@link #scalar(String, double, Tensor)} for a parameter whose dtype and device the caller
+   * already has: an update that needs several scalars asks the engine for them once (each
+   * dtype() is a native call; docs/training.md "Session 4: tracing cost").
+   */
+  protected final Tensor scalar(String role, double v, DType dt, Device dev) {
+    List<Object> key = List.of(role, dt, dev);
     Tensor t = stepScalars.get(key);
     if (t == null) {
-      t = newScalar(v, like);
+      t = newScalar(v, dt, dev);
       stepScalars.put(key, t);
     }
     return t;
   }
 
-  /** A scalar data tensor of p's dtype. */
-  private static Tensor newScalar(double v, Tensor like) {
-    DType dt = like.dtype();
+  /** A scalar data tensor of dtype dt on dev. */
+  private static Tensor newScalar(double v, DType dt, Device dev) {
     // made directly in the parameter's dtype: no conversion to run
     Tensor s = dt == DType.F32 ? Tensor.scalar((float) v) : dt == DType.F64 ? Tensor.scalar(v) : Tensor.scalar(v, dt);
-    if (like.device().isHost()) {
+    if (dev.isHost()) {
       return s;
     }
     try (Tensor h = s) {
-      return h.to(like.device());
+      return h.to(dev);
     }
   }
 
