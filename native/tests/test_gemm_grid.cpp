@@ -18,20 +18,14 @@
 #include "backends/host/sgemm_avx2.h"
 #include "backends/host/thread_pool.h"
 #include "tests/check.h"
+#include "tests/float_util.h"
 
 using namespace jxla;
 
 namespace {
 std::mt19937 rng(11);
-std::vector<float> randn(size_t n) {
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = nd(rng);
-  return v;
-}
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
-}
+std::vector<float> randn(size_t n) { return jxla_test::randn(rng, n); }
+using jxla_test::same_bits;
 
 // |c - exact| <= gamma_{K+1} (|beta c0| + sum |a b|) plus the double reference's own error
 bool within_bound(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const std::vector<float>& A,

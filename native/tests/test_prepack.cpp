@@ -20,20 +20,14 @@
 #include "backends/host/sgemm_avx2.h"
 #include "jxla/jxla.h"
 #include "tests/check.h"
+#include "tests/float_util.h"
 
 using namespace jxla;
 
 namespace {
 std::mt19937 rng(7);
-std::vector<float> randn(size_t n) {
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = nd(rng);
-  return v;
-}
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
-}
+std::vector<float> randn(size_t n) { return jxla_test::randn(rng, n); }
+using jxla_test::same_bits;
 
 // sgemm_avx2 vs sgemm_avx2_packed on the whole matrix and on column slices starting at 16
 int g_gemm_cases = 0;

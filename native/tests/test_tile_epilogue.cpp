@@ -19,17 +19,13 @@
 #include "backends/host/prepack.h"
 #include "jxla/jxla.h"
 #include "tests/check.h"
+#include "tests/float_util.h"
 
 using namespace jxla;
 
 namespace {
 std::mt19937 rng(5);
-std::vector<float> randn(size_t n) {
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = nd(rng);
-  return v;
-}
+std::vector<float> randn(size_t n) { return jxla_test::randn(rng, n); }
 jxla_tensor_t f32(const std::vector<float>& v, std::vector<int64_t> shape) {
   jxla_tensor_t t = nullptr;
   CHECK_EQ(jxla_tensor_from_data(nullptr, JXLA_F32, shape.data(), static_cast<int32_t>(shape.size()), v.data(),
@@ -69,9 +65,7 @@ std::vector<float> call(jxla_function_t f, const std::vector<float>& xv, int64_t
   return r;
 }
 
-bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * 4) == 0;
-}
+using jxla_test::same_bits;
 
 void run_case(int64_t M, int64_t K, int64_t N, Epi e) {
   auto w = randn(static_cast<size_t>(K * N)), b = randn(static_cast<size_t>(N)), xv = randn(static_cast<size_t>(M * K));
