@@ -170,6 +170,18 @@ struct RowsAEdge {  // fewer than 6 rows left: the missing rows repeat the last 
   void next() { p += 1; }
 };
 
+// Stores one 16-float row of accumulators into C: c = s (first K block) or c + s (later ones).
+__attribute__((target("avx2,fma"), always_inline)) inline void store_row16(float* row, __m256 lo, __m256 hi,
+                                                                          bool overwrite) {
+  if (overwrite) {
+    _mm256_storeu_ps(row, lo);
+    _mm256_storeu_ps(row + 8, hi);
+  } else {
+    _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), lo));
+    _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), hi));
+  }
+}
+
 // The 6x16 micro-kernel: acc = sum_k a[k] (x) pb[k] in k order (12 ymm accumulators, one FMA
 // chain per element), then c = acc (overwrite) or c = c + acc. The A source only changes where
 // the same values are loaded from, never the arithmetic.
@@ -206,14 +218,7 @@ __attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, ASrc a_src, con
   }
   const __m256 acc[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   for (int64_t r = 0; r < kMR; ++r) {
-    float* row = c + r * ldc;
-    if (overwrite) {
-      _mm256_storeu_ps(row, acc[r][0]);
-      _mm256_storeu_ps(row + 8, acc[r][1]);
-    } else {
-      _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[r][0]));
-      _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[r][1]));
-    }
+    store_row16(c + r * ldc, acc[r][0], acc[r][1], overwrite);
   }
 }
 
@@ -240,14 +245,7 @@ __attribute__((target("avx2,fma"))) void kernel_rx16(int64_t kc, ASrc a_src, con
   }
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
-    float* row = c + r * ldc;
-    if (overwrite) {
-      _mm256_storeu_ps(row, acc[r][0]);
-      _mm256_storeu_ps(row + 8, acc[r][1]);
-    } else {
-      _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), acc[r][0]));
-      _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), acc[r][1]));
-    }
+    store_row16(c + r * ldc, acc[r][0], acc[r][1], overwrite);
   }
 }
 
