@@ -140,9 +140,10 @@ jxla_status jxla_function_call_update(jxla_function_t fn, const jxla_tensor_t* i
   if (nt > nout) invalid("function_call_update: ", nt, " targets but the function has ", nout, " outputs");
   if (nout > nt && !outputs) invalid("function_call_update: null output array");
   std::vector<TensorImpl*> in_t, tg;
-  for (int32_t i = 0; i < n; ++i) in_t.push_back(T(inputs[i], ("function_call_update input " + std::to_string(i)).c_str()));
+  // (per-step path: the handle checks name the list, not the index, to build no strings)
+  for (int32_t i = 0; i < n; ++i) in_t.push_back(T(inputs[i], "function_call_update input"));
   for (size_t i = 0; i < nt; ++i) {
-    TensorImpl* t = T(targets[i], ("function_call_update target " + std::to_string(i)).c_str());
+    TensorImpl* t = T(targets[i], "function_call_update target");
     if (std::find(tg.begin(), tg.end(), t) != tg.end()) invalid("function_call_update: target ", i, " is listed twice");
     NodeRef node = t->get();
     const FunctionSig& s = f.outputs()[nout - nt + i];

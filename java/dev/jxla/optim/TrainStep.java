@@ -161,6 +161,14 @@ public final class TrainStep implements AutoCloseable {
     return new TrainStep(null, opt, fn, -1);
   }
 
+  /** {@link #compile(Optimizer, Fn)} with the model's training mode in the signature (and its layers checked). */
+  public static TrainStep compile(Module model, Optimizer opt, Fn fn) {
+    if (model == null) {
+      throw new IllegalArgumentException("TrainStep.compile: model is null");
+    }
+    return new TrainStep(model, opt, fn, -1);
+  }
+
   /** Runs one step; returns the loss (a one-element tensor, computed; the caller owns it). */
   public Tensor run(Tensor... inputs) {
     Tensor[] out = runAll(inputs);
