@@ -204,6 +204,27 @@ jxla_status jxla_function_create_on(const jxla_tensor_t* params, int32_t nparams
  * is assigned. */
 jxla_status jxla_optim_adam_update(jxla_tensor_t p, jxla_tensor_t g, jxla_tensor_t m, jxla_tensor_t v, const jxla_tensor_t* s);
 
+/* ---- compiled training steps (issue 5, session 5: dev.jxla.optim.TrainStep) ----
+ * jxla_function_call_update calls fn on inputs like jxla_function_call, but the LAST ntargets
+ * outputs become the new values of the tensors `targets` in place (they keep their handles; each
+ * must match its output's dtype and shape and live on the function's device), and only the first
+ * (outputs - ntargets) outputs are returned as new handles in `outputs`. An input that is also a
+ * target and that nothing else can read (no other handle, no pending IR built on it) may have its
+ * buffer overwritten by the update (buffer donation; counter DonatedBuffers; off with
+ * JXLA_DONATE=0). On error no target changes.
+ * jxla_trace_guard_begin/end bracket a trace that must not run: while a guard is open on the
+ * calling thread, a sync or data read that would materialize a pending tensor fails with
+ * JXLA_ERR_STATE naming `what`. Guards nest. */
+jxla_status jxla_function_call_update(jxla_function_t fn, const jxla_tensor_t* inputs, int32_t n, const jxla_tensor_t* targets,
+                                      int32_t ntargets, jxla_tensor_t* outputs);
+jxla_status jxla_trace_guard_begin(const char* what);
+jxla_status jxla_trace_guard_end(void);
+/* Placeholders of a traced step: jxla_tensor_alias returns a second handle on the SAME data leaf
+ * as x (one autodiff variable, unlike detach/assign, which make a fresh leaf); jxla_tensor_share
+ * makes dst hold src's data leaf itself (dtype, shape and device must match). Data only. */
+jxla_status jxla_tensor_alias(jxla_tensor_t x, jxla_tensor_t* out);
+jxla_status jxla_tensor_share(jxla_tensor_t dst, jxla_tensor_t src);
+
 /* ---- benchmark diagnostics (issue 3 target (a)) -- NOT part of the tensor API ----
  * A native STREAM triad, a[i] = b[i] + scalar * c[i] over n f32 elements, parallel on the
  * host thread pool (JXLA_NUM_THREADS), AVX-512 / AVX2 / SSE2 chosen at run time: the memory-

@@ -173,6 +173,7 @@ jxla_status jxla_tensor_to_device(jxla_tensor_t x, jxla_device_t dev, jxla_tenso
   JXLA_TRY
   TensorImpl* t = T(x, "to_device");
   Device* d = D(dev);
+  trace_guard_check_transfer(t);  // TrainStep (session 5)
   BufferRef b = tensor_data(t);
   *out = H(tensor_new(make_data(transfer(b, d))));
   JXLA_CATCH

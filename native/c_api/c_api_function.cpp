@@ -1,10 +1,13 @@
 // c_api_function.cpp - the jxla_function_* entry points of jxla.h (compiled functions).
 // Handles wrap a runtime Function with a magic word so a freed handle is reported as a state
 // error instead of crashing (best effort: the memory of a freed handle is poisoned on free).
+#include <algorithm>
 #include <memory>
+#include <mutex>
 #include <vector>
 #include "c_api/c_api_internal.h"
 #include "ir/error.h"
+#include "runtime/device.h"
 #include "runtime/function.h"
 #include "runtime/metrics.h"
 
@@ -115,6 +118,112 @@ jxla_status jxla_function_arity(jxla_function_t fn, int32_t* nparams, int32_t* n
 jxla_status jxla_function_ir(jxla_function_t fn, char* buf, int64_t cap, int64_t* len) {
   JXLA_FN_TRY
   return copy_string(F(fn).describe(), buf, cap, len);
+  JXLA_FN_CATCH
+}
+
+// Compiled steps (TrainStep, docs/training.md "Session 5"): a call whose last outputs become
+// the new values of `targets` (parameters, optimizer moments) in place. The targets' mutexes are
+// held from the donation proof to the rebinding, so no other thread can pick up a target's old
+// node meanwhile (the rule runtime/lazy.cpp's materialize follows). Input i is donated only when
+// (a) the executable can write an output into it (Function::donatable), (b) its tensor is a
+// target (so its old value is dead after the call) listed once among the inputs, and (c) the
+// tensor's data leaf is held by that tensor alone and the leaf alone holds the buffer (no
+// pending IR built on it, no other handle or detached copy, not frozen): nobody can read the
+// old value again.
+jxla_status jxla_function_call_update(jxla_function_t fn, const jxla_tensor_t* inputs, int32_t n, const jxla_tensor_t* targets,
+                                      int32_t ntargets, jxla_tensor_t* outputs) {
+  JXLA_FN_TRY
+  Function& f = F(fn);
+  if (n < 0 || (n > 0 && !inputs)) invalid("function_call_update: bad input list");
+  if (ntargets < 0 || (ntargets > 0 && !targets)) invalid("function_call_update: bad target list");
+  const size_t nout = f.outputs().size(), nt = static_cast<size_t>(ntargets);
+  if (nt > nout) invalid("function_call_update: ", nt, " targets but the function has ", nout, " outputs");
+  if (nout > nt && !outputs) invalid("function_call_update: null output array");
+  std::vector<TensorImpl*> in_t, tg;
+  // (per-step path: the handle checks name the list, not the index, to build no strings)
+  for (int32_t i = 0; i < n; ++i) in_t.push_back(T(inputs[i], "function_call_update input"));
+  for (size_t i = 0; i < nt; ++i) {
+    TensorImpl* t = T(targets[i], "function_call_update target");
+    if (std::find(tg.begin(), tg.end(), t) != tg.end()) invalid("function_call_update: target ", i, " is listed twice");
+    NodeRef node = t->get();
+    const FunctionSig& s = f.outputs()[nout - nt + i];
+    if (node->dtype != s.dtype || node->shape != s.shape || node->device != f.device())
+      invalid("function_call_update: target ", i, " is ", dtype_name(node->dtype), shape_str(node->shape), " on ",
+              node->device->name(), " but output ", nout - nt + i, " is ", dtype_name(s.dtype), shape_str(s.shape), " on ",
+              f.device()->name());
+    tg.push_back(t);
+  }
+  std::vector<BufferRef> in;
+  in.reserve(in_t.size());
+  for (TensorImpl* t : in_t) in.push_back(tensor_data(t));  // before the locks: may sync
+  std::vector<TensorImpl*> order = tg;
+  std::sort(order.begin(), order.end());
+  std::vector<std::unique_lock<std::mutex>> held;
+  held.reserve(order.size());
+  for (TensorImpl* t : order) held.emplace_back(t->mu);
+  std::vector<char> donated(in.size(), 0);
+  if (donation_enabled()) {
+    for (int i : f.donatable()) {
+      size_t k = static_cast<size_t>(i);
+      if (k >= in.size() || std::find(tg.begin(), tg.end(), in_t[k]) == tg.end()) continue;
+      if (std::count(in_t.begin(), in_t.end(), in_t[k]) != 1) continue;
+      const NodeRef& node = in_t[k]->node;  // its mutex is held
+      if (!node->is_data() || node->data != in[k] || node.use_count() != 1 || in[k].use_count() != 2 ||
+          in[k]->frozen.load(std::memory_order_acquire))
+        continue;
+      donated[k] = 1;
+    }
+  }
+  std::vector<BufferRef> outs = f.call_donated(in, donated);
+  in.clear();
+  std::vector<TensorImpl*> hs;
+  for (size_t i = 0; i + nt < nout; ++i) hs.push_back(tensor_new(make_data(outs[i])));
+  for (size_t i = 0; i < nt; ++i) tg[i]->node = make_data(outs[nout - nt + i]);  // mutex held
+  held.clear();
+  for (size_t i = 0; i < hs.size(); ++i) outputs[i] = reinterpret_cast<jxla_tensor_t>(hs[i]);
+  // a target that was pending (state created by the traced step) leaves its registry
+  for (TensorImpl* t : tg) {
+    bool registered;
+    {
+      std::lock_guard<std::mutex> g(t->mu);
+      registered = t->reg != nullptr;
+    }
+    if (registered) tensor_assign(t, t->get());
+  }
+  JXLA_FN_CATCH
+}
+
+jxla_status jxla_tensor_alias(jxla_tensor_t x, jxla_tensor_t* out) {
+  JXLA_FN_TRY
+  if (!out) invalid("tensor_alias: null output");
+  NodeRef n = T(x, "tensor_alias")->get();
+  if (!n->is_data()) invalid("tensor_alias: the tensor is pending; alias a computed (data) tensor");
+  *out = reinterpret_cast<jxla_tensor_t>(tensor_new(std::move(n)));
+  JXLA_FN_CATCH
+}
+
+jxla_status jxla_tensor_share(jxla_tensor_t dst, jxla_tensor_t src) {
+  JXLA_FN_TRY
+  TensorImpl* d = T(dst, "tensor_share destination");
+  NodeRef s = T(src, "tensor_share source")->get();
+  NodeRef cur = d->get();
+  if (!s->is_data()) invalid("tensor_share: the source is pending; share a computed (data) tensor");
+  if (cur->dtype != s->dtype || cur->shape != s->shape || cur->device != s->device)
+    invalid("tensor_share: source ", dtype_name(s->dtype), shape_str(s->shape), " on ", s->device->name(),
+            " does not match the destination ", dtype_name(cur->dtype), shape_str(cur->shape), " on ", cur->device->name());
+  tensor_assign(d, std::move(s));
+  JXLA_FN_CATCH
+}
+
+jxla_status jxla_trace_guard_begin(const char* what) {
+  JXLA_FN_TRY
+  trace_guard_begin(what);
+  JXLA_FN_CATCH
+}
+
+jxla_status jxla_trace_guard_end(void) {
+  JXLA_FN_TRY
+  trace_guard_end();
   JXLA_FN_CATCH
 }
 

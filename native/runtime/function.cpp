@@ -121,6 +121,8 @@ Function::Function(const std::vector<NodeRef>& params, const std::vector<NodeRef
   g.outputs.erase(g.outputs.begin(), g.outputs.begin() + static_cast<std::ptrdiff_t>(params.size()));
   if (dev_ != trace_dev) g = rehome(g, dev_);
   exe_ = compile_graph(std::move(g), dev_);
+  for (int i : exe_->donatable_params())
+    if (i >= 0 && static_cast<size_t>(i) < params_.size()) donatable_.push_back(i);
   metric_record("CompileTime", static_cast<double>(now_ns() - t0));
   counter_add("FunctionCompile");
 }
@@ -143,15 +145,28 @@ void Function::check_input(size_t i, const Buffer& b, bool padded, int64_t* batc
   }
 }
 
-std::vector<BufferRef> Function::call(const std::vector<BufferRef>& inputs) const {
+std::vector<BufferRef> Function::call(const std::vector<BufferRef>& inputs) const { return call_donated(inputs, {}); }
+
+std::vector<BufferRef> Function::call_donated(const std::vector<BufferRef>& inputs, const std::vector<char>& donated) const {
   if (inputs.size() != params_.size())
     invalid("function_call: ", inputs.size(), " inputs given, the function takes ", params_.size());
   int64_t unused = -1;
   for (size_t i = 0; i < inputs.size(); ++i) check_input(i, *inputs[i], false, &unused);
   std::vector<BufferRef> all = to_device(inputs);
   all.insert(all.end(), consts_.begin(), consts_.end());
+  // only a donatable parameter that is the caller's own buffer (not a fresh transfer) is donated
+  std::vector<char> flags(all.size(), 0);
+  int64_t ndonated = 0;
+  for (int i : donatable_) {
+    size_t k = static_cast<size_t>(i);
+    if (k < donated.size() && donated[k] && inputs[k]->device == dev_) {
+      flags[k] = 1;
+      ++ndonated;
+    }
+  }
   int64_t t0 = now_ns();
-  std::vector<BufferRef> outs = exe_->run(all);
+  std::vector<BufferRef> outs = ndonated ? exe_->run_donated(all, flags) : exe_->run(all);
+  if (ndonated) counter_add("DonatedBuffers", ndonated);
   metric_record("ExecuteTime", static_cast<double>(now_ns() - t0));
   return outs;
 }

@@ -39,6 +39,14 @@ class Function {
   // parameter's leading dimension B (other dims/dtypes exact); inputs are zero-padded to B rows
   // and every output whose leading dimension is B is sliced back to its first b rows.
   std::vector<BufferRef> call_padded(const std::vector<BufferRef>& inputs) const;
+  // Buffer donation (JAX's donate_argnums; TrainStep): the parameters whose buffer the
+  // executable can overwrite with an output computed in place (Executable::donatable_params,
+  // e.g. Adam's p, m, v); never a captured constant.
+  const std::vector<int>& donatable() const { return donatable_; }
+  // call() where donated[i] != 0 says input i's buffer has no reader but this call (the caller
+  // proved it, c_api/c_api_step.cpp): the executable may write an output into it. Flags of
+  // parameters not in donatable() are ignored.
+  std::vector<BufferRef> call_donated(const std::vector<BufferRef>& inputs, const std::vector<char>& donated) const;
 
   const std::vector<FunctionSig>& params() const { return params_; }
   const std::vector<FunctionSig>& outputs() const { return outs_; }
@@ -50,6 +58,7 @@ class Function {
   void check_input(size_t i, const Buffer& b, bool padded, int64_t* batch) const;
   std::vector<BufferRef> to_device(const std::vector<BufferRef>& inputs) const;
   std::vector<FunctionSig> params_, outs_;
+  std::vector<int> donatable_;
   std::vector<BufferRef> consts_;  // bound after the parameters, in graph parameter order
   std::shared_ptr<Executable> exe_;
   Device* dev_ = nullptr;

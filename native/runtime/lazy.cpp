@@ -6,6 +6,7 @@
 #include <cstring>
 #include <exception>
 #include <map>
+#include <string>
 #include <thread>
 #include "ir/error.h"
 #include "ir/graph.h"
@@ -23,6 +24,16 @@ Registry* this_thread_registry(std::shared_ptr<Registry>* out) {
   if (!t_reg) t_reg = std::make_shared<Registry>();
   *out = t_reg;
   return t_reg.get();
+}
+
+// trace guard: depth and the name of the outermost guarded trace (lazy.h)
+thread_local int t_guard_depth = 0;
+thread_local std::string t_guard_what;
+thread_local uint64_t t_guard_seq = 0;  // tensors with seq below it existed before the guard
+void check_no_materialize(const char* op) {
+  if (t_guard_depth > 0)
+    fail(JXLA_ERR_STATE, op, ": tensor data was read (or a sync requested) while ", t_guard_what,
+         " is being traced; a compiled step runs only as a whole: return the value as an output instead of reading it");
 }
 
 std::atomic<int> g_donation{-1};  // -1: not read yet; then 0/1
@@ -228,6 +239,8 @@ void sync_thread() {
   std::shared_ptr<Registry> r;
   Registry* reg = this_thread_registry(&r);
   std::lock_guard<std::mutex> g(reg->mu);
+  if (t_guard_depth > 0)
+    for (TensorImpl* t : reg->pending) if (!t->get()->is_data()) check_no_materialize("sync");
   counter_add("MarkStep");
   std::vector<TensorImpl*> ts;
   for (TensorImpl* t : reg->pending) if (!t->get()->is_data()) ts.push_back(t);
@@ -257,6 +270,8 @@ int64_t pending_tensor_count() {
 }
 
 void sync_tensors(const std::vector<TensorImpl*>& ts) {
+  if (t_guard_depth > 0)
+    for (TensorImpl* t : ts) if (!t->get()->is_data()) check_no_materialize("read");
   // lock every distinct registry involved, in address order
   std::vector<std::shared_ptr<Registry>> regs;
   for (TensorImpl* t : ts) {
@@ -268,6 +283,23 @@ void sync_tensors(const std::vector<TensorImpl*>& ts) {
   for (auto& r : regs) locks.emplace_back(r->mu);
   materialize(ts);
 }
+
+void trace_guard_begin(const char* what) {
+  if (t_guard_depth++ == 0) {
+    t_guard_what = what && *what ? what : "a step";
+    t_guard_seq = g_seq.load(std::memory_order_relaxed);
+  }
+}
+void trace_guard_check_transfer(const TensorImpl* t) {
+  if (t_guard_depth > 0 && t->seq < t_guard_seq)
+    fail(JXLA_ERR_STATE, "to_device: a tensor made before ", t_guard_what,
+         " (an input, a parameter) is moved to another device inside the trace; the copy would be captured as a "
+         "constant and never see new values: move inputs to the device before the step");
+}
+void trace_guard_end() {
+  if (t_guard_depth > 0 && --t_guard_depth == 0) t_guard_what.clear();
+}
+bool trace_guard_active() { return t_guard_depth > 0; }
 
 void set_donation_enabled(bool on) { g_donation.store(on ? 1 : 0); }
 bool donation_enabled() { return donation_on(); }

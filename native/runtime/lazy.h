@@ -69,6 +69,16 @@ void tensor_assign(TensorImpl* t, NodeRef node);
 // compare the in-place and out-of-place runs.
 void set_donation_enabled(bool on);
 bool donation_enabled();
+// Trace guard (TrainStep, runtime/step notes in docs/training.md "Session 5"): while a thread
+// traces a step that will be compiled, nothing it traces may run; a sync or a data read that
+// would materialize a pending tensor on that thread throws JXLA_ERR_STATE naming `what` instead
+// of running the half-traced step eagerly. Nests (a depth counter); per thread.
+void trace_guard_begin(const char* what);
+void trace_guard_end();
+// Under a guard, moving a tensor made before the guard to another device would capture a copy
+// of its trace-time value as a constant: throws JXLA_ERR_STATE (c_api to_device calls it).
+void trace_guard_check_transfer(const TensorImpl* t);
+bool trace_guard_active();
 // Copies a buffer to another device (a transfer: counted and timed).
 BufferRef transfer(const BufferRef& b, Device* to);
 

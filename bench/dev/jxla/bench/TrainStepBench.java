@@ -10,6 +10,7 @@ import dev.jxla.nn.Linear;
 import dev.jxla.nn.ReLU;
 import dev.jxla.nn.Sequential;
 import dev.jxla.optim.Adam;
+import dev.jxla.optim.TrainStep;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -29,6 +30,8 @@ import org.openjdk.jmh.annotations.TearDown;
  * TPU time is reported by the train command), at batch 64 and 256; random inputs of MNIST's
  * shape, uploaded every step as the demo does. Multiply by 8000 / batch for the epoch time on
  * the 8,000-image training split.
+ * mode: eager = traced op by op every step and run by one Jxla.sync(); compiled = a TrainStep
+ * (traced once, then one executable per step with the state rebound in place).
  * Run: mvn -q -Pbench -DskipTests package exec:exec -Djmh.args="TrainStepBench -f 1 -wi 3 -i 5"
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -41,10 +44,14 @@ public class TrainStepBench {
   @Param({"host", "tpu:v5e"})
   public String device;
 
+  @Param({"eager", "compiled"})
+  public String mode;
+
   private Device dev;
 
   private Sequential net;
   private Adam opt;
+  private TrainStep compiled;
   private float[] x;
   private int[] y;
   private final CrossEntropyLoss ce = new CrossEntropyLoss();
@@ -59,6 +66,11 @@ public class TrainStepBench {
       net.to(dev);
     }
     opt = new Adam(net.parameters(), 1e-3);
+    if (mode.equals("compiled")) {
+      compiled = TrainStep.compile(net, opt, (xt, yt) -> ce.apply(net.forward(xt), yt));
+    } else if (!mode.equals("eager")) {
+      throw new IllegalArgumentException("mode must be eager or compiled, got " + mode);
+    }
     Random r = new Random(2);
     x = new float[batch * 784];
     y = new int[batch];
@@ -72,6 +84,12 @@ public class TrainStepBench {
 
   @Benchmark
   public double step() {
+    if (compiled != null) {
+      // host batch: the compiled step moves it to the device (as the eager branch's to(dev))
+      try (Tensor xt = Tensor.of(x, batch, 784); Tensor yt = Tensor.of(y, batch); Tensor l = compiled.run(xt, yt)) {
+        return l.item();
+      }
+    }
     Tensor loss;
     try (TensorScope s = new TensorScope()) {
       Tensor xt = Tensor.of(x, batch, 784);
@@ -93,6 +111,9 @@ public class TrainStepBench {
 
   @TearDown(Level.Trial)
   public void tearDown() {
+    if (compiled != null) {
+      compiled.close();
+    }
     opt.close();
     net.close();
   }

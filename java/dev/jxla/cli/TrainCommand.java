@@ -16,6 +16,7 @@ import dev.jxla.nn.Module;
 import dev.jxla.nn.ReLU;
 import dev.jxla.nn.Sequential;
 import dev.jxla.optim.Adam;
+import dev.jxla.optim.TrainStep;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -28,7 +29,9 @@ import java.util.Random;
  * {@code jxla train}: trains an MLP 784-256-128-10 (or a small CNN with --model cnn) on the
  * shipped 10,000 MNIST digits (first 8,000 train, last 2,000 test) with Adam, printing a progress
  * bar per epoch (loss, accuracy, steps/s), the test accuracy and the short metrics report.
- * Each step (forward + backward + Adam update) is one traced graph run by one Jxla.sync().
+ * Each step (forward + backward + Adam update) is one compiled executable ({@link TrainStep}:
+ * traced once, then run with no per-op tracing); {@code --step eager} traces it op by op every
+ * step and runs it with one Jxla.sync() (data parallel always does).
  * Runs on the emulated TPU v5e by default ({@code --device tpu:<gen>}, or {@code host}); a
  * multi-core TPU ({@code tpu:v4x8}) trains data parallel, one replica per core, and the run
  * reports the simulated TPU time per step and, for data parallel, the speedup over one core.
@@ -37,7 +40,7 @@ public final class TrainCommand {
   private TrainCommand() {}
 
   static final String USAGE = "usage: jxla train [--device tpu:v5e|tpu:<gen>[x<cores>]|host] [--model mlp|cnn] [--epochs N] [--batch N]\n"
-      + "                  [--lr X] [--seed N] [--replicas N] [--plot loss.png] [--quiet]";
+      + "                  [--lr X] [--seed N] [--replicas N] [--step compiled|eager] [--plot loss.png] [--quiet]";
 
   /** Options of one run. */
   static final class Options {
@@ -51,6 +54,7 @@ public final class TrainCommand {
     boolean quiet;
     int trainLimit = 8000;
     int replicas;  // 0: one per core of the device (data parallel when > 1)
+    String step = "compiled";  // compiled (TrainStep; one replica only) or eager
   }
 
   /** Result of a run (for tests and the report). */
@@ -61,6 +65,7 @@ public final class TrainCommand {
     double stepsPerSecond;
     double simSecondsPerStep;      // simulated TPU time per training step (NaN on the host)
     double simSpeedup = Double.NaN;  // data parallel: 1-core simulated step time / this one
+    boolean compiled;                // the steps ran as a compiled TrainStep
   }
 
   /** Entry point of the subcommand. */
@@ -108,6 +113,7 @@ public final class TrainCommand {
           case "--plot": o.plot = Path.of(v); break;
           case "--train-limit": o.trainLimit = Integer.parseInt(v); break;
           case "--replicas": o.replicas = Integer.parseInt(v); break;
+          case "--step": o.step = v; break;
           default: throw new IllegalArgumentException("unknown option " + a);
         }
       } catch (NumberFormatException e) {
@@ -116,6 +122,9 @@ public final class TrainCommand {
     }
     if (!o.model.equals("mlp") && !o.model.equals("cnn")) {
       throw new IllegalArgumentException("--model must be mlp or cnn, got " + o.model);
+    }
+    if (!o.step.equals("compiled") && !o.step.equals("eager")) {
+      throw new IllegalArgumentException("--step must be compiled or eager, got " + o.step);
     }
     if (o.replicas < 0 || (o.replicas > 0 && o.batch % o.replicas != 0)) {
       throw new IllegalArgumentException("--replicas must be >= 1 and divide the batch");
@@ -166,12 +175,16 @@ public final class TrainCommand {
       throw new IllegalArgumentException("train: batch " + o.batch + " does not split across " + nrep + " replicas");
     }
     // one replica: a plain model and optimizer; several: DataParallel (same init: one seed)
-    try (DataParallel dp = new DataParallel(() -> model(o.model, new Rng(o.seed)), devs, ps -> new Adam(ps, o.lr))) {
+    // a compiled step (TrainStep) for one replica; data parallel stays eager (docs/training.md)
+    res.compiled = nrep == 1 && o.step.equals("compiled");
+    try (DataParallel dp = new DataParallel(() -> model(o.model, new Rng(o.seed)), devs, ps -> new Adam(ps, o.lr));
+        TrainStep compiled = res.compiled ? compiledStep(dp.replicas().get(0), dp, lossFn) : null) {
       Module net = dp.replicas().get(0);
       if (!o.quiet) {
-        out.printf(Locale.ROOT, "jxla train: %s (%,d parameters), Adam lr %s, batch %d, %d epochs, %d train / %d test digits, device %s%n",
+        out.printf(Locale.ROOT, "jxla train: %s (%,d parameters), Adam lr %s, batch %d, %d epochs, %d train / %d test digits, device %s, %s step%n",
             o.model.equals("cnn") ? "CNN conv8-pool-conv16-pool-linear" : "MLP 784-256-128-10", net.parameterCount(), o.lr,
-            o.batch, o.epochs, nTrain, nTest, dev.name() + (nrep > 1 ? ", data parallel over " + nrep + " replicas" : ""));
+            o.batch, o.epochs, nTrain, nTest, dev.name() + (nrep > 1 ? ", data parallel over " + nrep + " replicas" : ""),
+            res.compiled ? "compiled" : "eager");
       }
       int[] order = new int[nTrain];
       for (int i = 0; i < nTrain; i++) {
@@ -202,16 +215,18 @@ public final class TrainCommand {
           }
           Tensor loss;
           Tensor pred;
-          try (TensorScope scope = new TensorScope()) {
-            // data parallel: DataParallel sends each replica its shard straight from the host
-            Device in = nrep > 1 ? Device.host() : devs.get(0);
-            Tensor x = onDevice(Tensor.of(xb, inShape), in);
-            Tensor y = onDevice(Tensor.of(yb, o.batch), in);
-            Tensor[] r = dp.stepWithOutputs(x, y, lossFn);  // forward, backward, all-reduce, Adam
-            loss = scope.keep(r[0]);
-            pred = scope.keep(r[1].argmax(1));
+          if (compiled != null) {
+            // host batch: the compiled step moves it to the device itself
+            try (Tensor x = Tensor.of(xb, inShape); Tensor y = Tensor.of(yb, o.batch)) {
+              Tensor[] r = compiled.runAll(x, y);  // forward, backward, Adam: one executable
+              loss = r[0];
+              pred = r[1];
+            }
+          } else {
+            Tensor[] r = eagerStep(dp, xb, yb, inShape, o.batch, nrep > 1 ? Device.host() : devs.get(0), lossFn);
+            loss = r[0];
+            pred = r[1];
           }
-          Jxla.sync();  // forward + backward + update: one graph
           double l = loss.item();
           long[] p = pred.toLongArray();
           loss.close();
@@ -266,6 +281,33 @@ public final class TrainCommand {
       }
     }
     return res;
+  }
+
+  /**
+   * One eager step: traced op by op (forward, backward, all-reduce, Adam) and run as one graph by
+   * one Jxla.sync(); returns {loss, predicted classes}. Data parallel: DataParallel sends each
+   * replica its shard straight from the host ({@code in} is the host then).
+   */
+  static Tensor[] eagerStep(DataParallel dp, float[] xb, int[] yb, long[] inShape, int batch, Device in, CrossEntropyLoss lossFn) {
+    Tensor loss;
+    Tensor pred;
+    try (TensorScope scope = new TensorScope()) {
+      Tensor x = onDevice(Tensor.of(xb, inShape), in);
+      Tensor y = onDevice(Tensor.of(yb, batch), in);
+      Tensor[] r = dp.stepWithOutputs(x, y, lossFn);
+      loss = scope.keep(r[0]);
+      pred = scope.keep(r[1].argmax(1));
+    }
+    Jxla.sync();  // forward + backward + update: one graph
+    return new Tensor[] {loss, pred};
+  }
+
+  /** The compiled step of a single replica: {loss, predicted classes}. */
+  static TrainStep compiledStep(Module net, DataParallel dp, CrossEntropyLoss lossFn) {
+    return TrainStep.compile(net, dp.optimizers().get(0), in -> {
+      Tensor logits = net.forward(in[0]);
+      return new Tensor[] {lossFn.apply(logits, in[1]), logits.argmax(1)};
+    });
   }
 
   /**

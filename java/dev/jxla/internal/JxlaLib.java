@@ -209,6 +209,19 @@ public final class JxlaLib {
   public static native int jxla_optim_adam_update(@Cast("jxla_tensor_t") long p, @Cast("jxla_tensor_t") long g,
       @Cast("jxla_tensor_t") long m, @Cast("jxla_tensor_t") long v, @Cast("const jxla_tensor_t*") long[] s);
 
+  // ---- compiled training steps (issue 5, session 5: optim.TrainStep) ----
+  public static native int jxla_function_call_update(@Cast("jxla_function_t") long fn,
+      @Cast("const jxla_tensor_t*") long[] inputs, int n, @Cast("const jxla_tensor_t*") long[] targets, int ntargets,
+      @Cast("jxla_tensor_t*") LongPointer outputs);
+
+  public static native int jxla_trace_guard_begin(String what);
+
+  public static native int jxla_trace_guard_end();
+
+  public static native int jxla_tensor_alias(@Cast("jxla_tensor_t") long x, @Cast("jxla_tensor_t*") LongPointer out);
+
+  public static native int jxla_tensor_share(@Cast("jxla_tensor_t") long dst, @Cast("jxla_tensor_t") long src);
+
   // ---- benchmark diagnostics (issue 3 target (a)); not part of the tensor API ----
   public static native int jxla_bench_stream_triad(long n, float scalar, int flags, @Cast("double*") DoublePointer checksum,
       @Cast("int32_t*") IntPointer vectorBits);

@@ -443,6 +443,44 @@ public final class Native {
     return s.out.get();
   }
 
+  // ---- compiled training steps (issue 5, session 5: optim.TrainStep) ----
+  /**
+   * Calls a function whose last {@code targets.length} outputs become the targets' new values in
+   * place (donating their old buffers where provably unread); returns handles of the other
+   * {@code nout - targets.length} outputs.
+   */
+  public static long[] functionCallUpdate(long fn, long[] inputs, long[] targets, int nout) {
+    Scratch s = SCRATCH.get();
+    int nr = nout - targets.length;
+    LongPointer outs = s.outs(Math.max(nr, 1));
+    check(JxlaLib.jxla_function_call_update(fn, inputs, inputs.length, targets, targets.length, outs));
+    long[] r = new long[Math.max(nr, 0)];
+    outs.get(r, 0, r.length);
+    return r;
+  }
+
+  /** Opens a trace guard on this thread: a sync or data read fails, naming {@code what}. */
+  public static void traceGuardBegin(String what) {
+    check(JxlaLib.jxla_trace_guard_begin(what));
+  }
+
+  /** A second handle on x's own data leaf (the same autodiff variable). */
+  public static long alias(long x) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_tensor_alias(x, s.out));
+    return s.out.get();
+  }
+
+  /** dst holds src's data leaf itself. */
+  public static void share(long dst, long src) {
+    check(JxlaLib.jxla_tensor_share(dst, src));
+  }
+
+  /** Closes the innermost trace guard of this thread. */
+  public static void traceGuardEnd() {
+    check(JxlaLib.jxla_trace_guard_end());
+  }
+
   // ---- benchmark diagnostics (issue 3 target (a)); not part of the tensor API ----
   /**
    * Runs the native STREAM triad a[i] = b[i] + scalar * c[i] once over n floats held by the

@@ -46,11 +46,28 @@ public class Adam extends Optimizer {
   }
 
   @Override
+  protected double scalarValue(String role) {
+    long t = steps();
+    switch (role) {
+      case "beta1": return beta1;
+      case "1-beta1": return 1 - beta1;
+      case "1/bias_correction1": return 1 / (1 - Math.pow(beta1, t));
+      case "beta2": return beta2;
+      case "1-beta2": return 1 - beta2;
+      case "1/bias_correction2": return 1 / (1 - Math.pow(beta2, t));
+      case "eps": return eps;
+      case "lr*weight_decay": return lr() * weightDecay;
+      case "weight_decay": return weightDecay;
+      default: return super.scalarValue(role);
+    }
+  }
+
+  @Override
   protected void update(int i, Tensor p, Tensor g) {
     long t = steps();
     if (m[i] == null) {
-      m[i] = newState(p);
-      v[i] = newState(p);
+      newState(p, m, i);
+      newState(p, v, i);
     }
     if (weightDecay == 0 && fusedTrace) {
       // one engine call traces the same ops as the lines below (Tensor.adamUpdate); p's dtype

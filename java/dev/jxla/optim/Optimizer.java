@@ -75,7 +75,7 @@ public abstract class Optimizer implements AutoCloseable {
         }
       }
     } finally {
-      stepScalars.clear();  // the scope closed them
+      stepScalars.clear();  // the scope closed them (logged ones escaped to the log)
     }
   }
 
@@ -111,12 +111,15 @@ public abstract class Optimizer implements AutoCloseable {
     if (t == null) {
       t = newScalar(v, dt, dev);
       stepScalars.put(key, t);
+      if (scalarLog != null) {
+        scalarLog.add(new ScalarUse(role, dt, dev, v, TensorScope.escape(t)));
+      }
     }
     return t;
   }
 
   /** A scalar data tensor of dtype dt on dev. */
-  private static Tensor newScalar(double v, DType dt, Device dev) {
+  static Tensor newScalar(double v, DType dt, Device dev) {
     // made directly in the parameter's dtype: no conversion to run
     Tensor s = dt == DType.F32 ? Tensor.scalar((float) v) : dt == DType.F64 ? Tensor.scalar(v) : Tensor.scalar(v, dt);
     if (dev.isHost()) {
@@ -131,6 +134,18 @@ public abstract class Optimizer implements AutoCloseable {
   protected final Tensor newState(Tensor p) {
     Tensor z = TensorScope.escape(Tensor.full(p.device(), 0.0, p.dtype(), p.shape()));
     state.add(z);
+    stateSlots.add(null);
+    return z;
+  }
+
+  /**
+   * {@link #newState(Tensor)} stored into {@code slots[i]}: a compiled step whose trace fails
+   * can then forget the state it created (slots[i] is reset to null).
+   */
+  protected final Tensor newState(Tensor p, Tensor[] slots, int i) {
+    Tensor z = newState(p);
+    slots[i] = z;
+    stateSlots.set(stateSlots.size() - 1, new Object[] {slots, i});
     return z;
   }
 
@@ -140,5 +155,72 @@ public abstract class Optimizer implements AutoCloseable {
       t.close();
     }
     state.clear();
+    stateSlots.clear();
+  }
+
+  // ================================================================== compiled steps (TrainStep)
+  // A TrainStep traces step() once per input signature and then runs it without tracing: the
+  // per-step scalars become inputs of the compiled step, their values come from
+  // scalarValue(role) at each call (checked against the traced values when tracing).
+
+  /** One per-step scalar the traced update read: role, dtype, device, value and its tensor. */
+  static final class ScalarUse {
+    final String role;
+    final DType dtype;
+    final Device device;
+    final double value;
+    final Tensor tensor;
+
+    ScalarUse(String role, DType dtype, Device device, double value, Tensor tensor) {
+      this.role = role;
+      this.dtype = dtype;
+      this.device = device;
+      this.value = value;
+      this.tensor = tensor;
+    }
+  }
+
+  /** (slots array, index) per state tensor made with newState(p, slots, i); null otherwise. */
+  private final List<Object[]> stateSlots = new ArrayList<>();
+  private List<ScalarUse> scalarLog;
+
+  /**
+   * The value of the step scalar {@code role} for the current step ({@link #steps()} counts it
+   * already, as inside {@link #update}). Optimizers that ask {@link #scalar} for other roles than
+   * "lr" override this so that a {@link TrainStep} can feed their compiled update.
+   */
+  protected double scalarValue(String role) {
+    if (role.equals("lr")) {
+      return lr;
+    }
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " does not give the value of its step scalar '"
+        + role + "' (override scalarValue to use it in a TrainStep)");
+  }
+
+  /** While log is set, each new step scalar is added to it (and escapes the step's scope). */
+  final void logScalars(List<ScalarUse> log) {
+    scalarLog = log;
+  }
+
+  /** The optimizer's state tensors in creation order (a copy). */
+  final List<Tensor> stateTensors() {
+    return new ArrayList<>(state);
+  }
+
+  /** Closes and forgets the state tensors from index n on (a failed trace made them). */
+  final void dropStateFrom(int n) {
+    while (state.size() > n) {
+      int k = state.size() - 1;
+      Object[] slot = stateSlots.remove(k);
+      if (slot != null) {
+        ((Tensor[]) slot[0])[(Integer) slot[1]] = null;
+      }
+      state.remove(k).close();
+    }
+  }
+
+  /** Sets the step count (a compiled step advances it; a failed one puts it back). */
+  final void setSteps(long n) {
+    steps = n;
   }
 }

@@ -37,6 +37,16 @@ public final class SGD extends Optimizer {
   }
 
   @Override
+  protected double scalarValue(String role) {
+    switch (role) {
+      case "weight_decay": return weightDecay;
+      case "momentum": return momentum;
+      case "1-dampening": return 1 - dampening;
+      default: return super.scalarValue(role);
+    }
+  }
+
+  @Override
   protected void update(int i, Tensor p, Tensor g) {
     Tensor d = g;
     if (weightDecay != 0) {
@@ -44,7 +54,7 @@ public final class SGD extends Optimizer {
     }
     if (momentum != 0) {
       if (buf[i] == null) {
-        buf[i] = newState(p);
+        newState(p, buf, i);
         buf[i].assign(d);
       } else {
         buf[i].assign(buf[i].mul(scalar("momentum", momentum, p)).add(d.mul(scalar("1-dampening", 1 - dampening, p))));

@@ -1,5 +1,6 @@
 package dev.jxla.cli;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -53,7 +54,23 @@ class TrainCommandTest {
   }
 
   @Test
+  void compiledAndEagerStepsGiveTheSameLosses() throws Exception {
+    TrainCommand.Result[] r = new TrainCommand.Result[2];
+    String[] modes = {"eager", "compiled"};
+    for (int i = 0; i < 2; i++) {
+      TrainCommand.Options o = TrainCommand.parse(new String[] {"--device", "host", "--epochs", "1", "--train-limit", "640",
+          "--step", modes[i], "--quiet"});
+      r[i] = TrainCommand.train(o, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    }
+    assertTrue(!r[0].compiled && r[1].compiled);
+    // the compiled step is the eager step, bit for bit: every step's loss is the same double
+    assertEquals(r[0].stepLoss, r[1].stepLoss);
+    assertEquals(r[0].testAccuracy, r[1].testAccuracy);
+  }
+
+  @Test
   void badOptionsAreRejected() {
+    assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--step", "jit"}));
     assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--replicas", "3"}));
     assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--model", "rnn"}));
     assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--epochs"}));
