@@ -2,8 +2,9 @@
 // interpreter in fused_kernel_run.cpp calls run_dot_gemm first): picks where C goes (the
 // returned output, the root's buffer for an in-place epilogue, or per-thread scratch), prefills
 // it with a folded bias/residual (beta = 1), and runs host_sgemm / host_sgemm_packed (gemm.h).
-// Over prepacked weights the prefill and the element-wise epilogue run inside each GEMM tile on
-// the thread that computed it (GemmTileHooks).
+// On the 2-D tile grids (prepacked weights: host_sgemm_packed; per-call operands when
+// host_sgemm_grid_b_tiles applies: host_sgemm_hooked) the prefill and the element-wise epilogue
+// run inside each GEMM tile on the thread that computed it (GemmTileHooks).
 // Invariants: C never aliases an input (a donated output gets scratch instead); each element of
 // C is prefilled, multiplied and passed through the epilogue exactly once, by one thread, in that
 // order; results are bit-identical with the hooks on or off (JXLA_TILE_EPILOGUE=0).
@@ -70,7 +71,11 @@ bool run_dot_gemm(const FusedKernel& fk, const std::vector<const Buffer*>& in, c
   const float beta = fk.prefill >= 0 ? 1.0f : 0.0f;  // C = v, then C += A*B (fold_gemm_sum)
   // a frozen B (constant weights) is packed once per kernel, bit-identical results (prepack.h)
   auto packed = fk.prepack ? prepacked_b(*fk.prepack, *in[fk.dot_b], fk.tb, fk.gm, fk.gn, fk.gk) : nullptr;
-  if (packed && tile_epilogue_enabled() && !fk.adam && !fk.nt_out) {
+  const int64_t lda = fk.ta ? fk.gm : fk.gk, ldb = fk.tb ? fk.gk : fk.gn;
+  // 2-D tiles with hooks: over prepacked weights, or per-call packed operands when the grid
+  // applies to this shape (gemm_grid.cpp, session 5)
+  const bool grid = packed || host_sgemm_grid_b_tiles(fk.ta, fk.gm, fk.gn, fk.gk, nullptr, nullptr) > 0;
+  if (grid && tile_epilogue_enabled() && !fk.adam && !fk.nt_out) {
     // 2-D tiles over the pool (gemm.h): each tile is prefilled, multiplied and run through the
     // element-wise epilogue by the thread that owns it while it is in cache, so no serial pass
     // over C is left on the calling thread. Same per-element arithmetic as the passes below.
@@ -82,13 +87,14 @@ bool run_dot_gemm(const FusedKernel& fk, const std::vector<const Buffer*>& in, c
       for (int64_t r = i0; r < i0 + m; ++r) rs->range(r * fk.gn + j0, r * fk.gn + j0 + n);
     };
     GemmTileHooks hooks{v ? &before : nullptr, epi ? &after : nullptr};
-    host_sgemm_packed(fk.ta, fk.gm, fk.gn, fk.gk, A, fk.ta ? fk.gm : fk.gk, *packed, C, fk.gn, beta, &hooks);
+    if (packed) host_sgemm_packed(fk.ta, fk.gm, fk.gn, fk.gk, A, lda, *packed, C, fk.gn, beta, &hooks);
+    else host_sgemm_hooked(fk.ta, fk.tb, fk.gm, fk.gn, fk.gk, A, lda, B, ldb, C, fk.gn, beta, &hooks);
     return true;
   }
   if (fk.prefill >= 0) prefill_tile(fk, *in[fk.prefill], C, 0, fk.gm, 0, fk.gn);
   // tiled over the backend's pool, OpenBLAS single-threaded per tile (gemm.h says why)
-  if (packed) host_sgemm_packed(fk.ta, fk.gm, fk.gn, fk.gk, A, fk.ta ? fk.gm : fk.gk, *packed, C, fk.gn, beta);
-  else host_sgemm(fk.ta, fk.tb, fk.gm, fk.gn, fk.gk, A, fk.ta ? fk.gm : fk.gk, B, fk.tb ? fk.gk : fk.gn, C, fk.gn, beta);
+  if (packed) host_sgemm_packed(fk.ta, fk.gm, fk.gn, fk.gk, A, lda, *packed, C, fk.gn, beta);
+  else host_sgemm(fk.ta, fk.tb, fk.gm, fk.gn, fk.gk, A, lda, B, ldb, C, fk.gn, beta);
   return fk.dot_is_output || fk.passes.empty();
 }
 }  // namespace fused_detail
