@@ -20,7 +20,8 @@ const AdamPlan* fused_adam_plan(const FusedKernel& fk);
 // Runs of kernels through JIT-compiled code (fused_jit.h) since the start of the process (tests
 // check that the JIT path is the one exercised).
 int64_t fused_jit_runs();
-// Dot kernels over prepacked weights run the bias prefill and the element-wise epilogue inside
+// Dot kernels on a 2-D GEMM tile grid (prepacked weights, or per-call operands where
+// host_sgemm_grid_b_tiles applies) run the bias prefill and the element-wise epilogue inside
 // each GEMM tile (gemm.h GemmTileHooks) instead of serial passes over C. On by default;
 // JXLA_TILE_EPILOGUE=0 (read once) or tile_epilogue_set_enabled(false) turns it off (A/B runs,
 // tests). Results are bit-identical either way.

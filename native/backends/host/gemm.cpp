@@ -117,6 +117,10 @@ void host_sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* 
     openblas_sgemm(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, beta);
     return;
   }
+  if (host_sgemm_grid_b_tiles(ta, M, N, K, nullptr, nullptr) > 0) {  // 2-D grid (gemm_grid.cpp)
+    host_sgemm_hooked(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, beta, nullptr);
+    return;
+  }
   // sgemm_avx2 per tile: the tiles are disjoint blocks of C over the full K, and an element's
   // summation order does not depend on the block it is in (sgemm_avx2.h), so any tiling gives
   // the same bits
@@ -185,6 +189,8 @@ void packed_1d(bool ta, int64_t M, int64_t N, int64_t K, const float* A, int64_t
 static std::atomic<bool> g_force_private{false};
 void host_sgemm_grid_set_enabled(bool on) { grid_flag() = on; }
 void host_sgemm_grid_force_private_a(bool on) { g_force_private = on; }
+bool host_sgemm_grid_enabled() { return grid_flag().load(std::memory_order_relaxed); }
+bool host_sgemm_grid_private() { return g_force_private.load(std::memory_order_relaxed); }
 
 int64_t host_sgemm_grid(int64_t M, int64_t N, int64_t K, int64_t* mb, int64_t* nb) {
   // Tiles of ~90 rows x 128 columns (~0.3 ms of one core at K = 1024): small enough that the

@@ -72,4 +72,29 @@ int64_t host_sgemm_tiles(bool ta, int64_t M, int64_t N, int64_t K, bool* split_r
 // Tiles a GEMM of that shape is split into (1: one OpenBLAS call). Exposed for tests.
 int64_t host_gemm_tiles(int64_t M, int64_t N, int64_t K, bool* split_rows);
 
+// ---- session 5: 2-D tiles for GEMMs whose op(B) is not prepacked (gemm_grid.cpp) ----
+// host_sgemm runs this grid (instead of its 1-D tiles) when host_sgemm_grid_b_tiles says so:
+// op(B) is packed once per call into column blocks and op(A) (unless read in place) into row
+// blocks, both by the first tasks of the same parallel region; then 2-D tiles are handed out
+// dynamically. Bit-identical to the 1-D path (same K blocks, same kernel). The tile grid for
+// this shape (mb rows, a multiple of 6, by nb columns, a multiple of 16), or 0 when the 1-D path
+// (or one call) is used: OpenBLAS, a GEMV, JXLA_GEMM_GRID=0, small work or shapes where the
+// measured rule keeps the old path (docs/gemm.md "Session 5").
+int64_t host_sgemm_grid_b_tiles(bool ta, int64_t M, int64_t N, int64_t K, int64_t* mb, int64_t* nb);
+// The shape part of that rule (transposes and sizes only; no thread, switch or work check).
+bool host_sgemm_grid_b_rule(bool ta, int64_t M, int64_t N, int64_t K);
+// Tests: force the grid for every shape (the rule and the minimum work ignored; still needs > 1
+// thread, sgemm_avx2, M > 1 and N > 1), and count the calls that ran it.
+void host_sgemm_grid_b_force(bool on);
+int64_t host_sgemm_grid_b_runs();
+// host_sgemm with per-tile hooks (GemmTileHooks): only when host_sgemm_grid_b_tiles(...) > 0,
+// else the hooks run once over the whole C on the calling thread.
+void host_sgemm_hooked(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                       int64_t ldb, float* C, int64_t ldc, float beta, const GemmTileHooks* hooks);
+// JXLA_GEMM_GRID (read once) / host_sgemm_grid_set_enabled: whether the 2-D grids are on.
+bool host_sgemm_grid_enabled();
+// Tests: force the private-copy paths of the grid (every tile packs its own A rows and B columns).
+// Shared with host_sgemm_grid_force_private_a.
+bool host_sgemm_grid_private();
+
 }  // namespace jxla

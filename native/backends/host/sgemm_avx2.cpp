@@ -495,4 +495,15 @@ void sgemm_avx2_row_packed(int64_t n, int64_t K, const float* a, int64_t inc, co
   row_times_packed(n, K, a, inc, B, j0, C, beta);
 }
 
+// ---- session 5 (2-D tiles over a per-call packed op(B), gemm_grid.cpp) ----
+void sgemm_avx2_pack_b_cols(bool tb, const float* B, int64_t ldb, int64_t j0, int64_t n, PackedB& dst, int64_t d0) {
+  if (d0 % kNR != 0 || d0 < 0 || d0 + n > dst.npad || dst.kblk != sgemm_avx2_kc(dst.K))
+    internal("sgemm_avx2_pack_b_cols: columns [", d0, ", ", d0 + n, ") outside the packed ", dst.K, " x ", dst.npad);
+  // block pc at pc * npad, the panel of column d0 at d0 * kc inside it (sgemm_avx2_pack_b)
+  for (int64_t pc = 0; pc < dst.K; pc += dst.kblk) {
+    const int64_t kc = std::min(dst.kblk, dst.K - pc);
+    pack_b(tb, B, ldb, pc, kc, j0, n, dst.data.get() + pc * dst.npad + d0 * kc);
+  }
+}
+
 }  // namespace jxla

@@ -71,4 +71,11 @@ void sgemm_avx2_tile(int64_t m, int64_t n, int64_t K, const float* pa, int64_t m
 void sgemm_avx2_row_packed(int64_t n, int64_t K, const float* a, int64_t inc, const PackedB& B, int64_t j0, float* C,
                            float beta);
 
+// ---- session 5 (2-D tiles over a per-call packed op(B), gemm_grid.cpp) ----
+// Packs columns [j0, j0 + n) of op(B) (all K blocks) into dst's columns [d0, d0 + n) (d0 a
+// multiple of 16; dst.K == K, its npad and kblk set as sgemm_avx2_pack_b sets them), exactly the
+// panels sgemm_avx2_pack_b writes there; the columns past n up to the next multiple of 16 are zero.
+// Disjoint column ranges may be packed concurrently by different threads.
+void sgemm_avx2_pack_b_cols(bool tb, const float* B, int64_t ldb, int64_t j0, int64_t n, PackedB& dst, int64_t d0);
+
 }  // namespace jxla
