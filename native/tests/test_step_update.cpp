@@ -10,30 +10,14 @@
 #include <vector>
 #include "jxla/jxla.h"
 #include "runtime/lazy.h"
+#include "tests/c_api_util.h"
 #include "tests/check.h"
 
 namespace {
-int64_t counter(const char* name) {
-  int64_t v = -1;
-  CHECK_EQ(jxla_metrics_counter(name, &v), JXLA_OK);
-  return v;
-}
-int32_t op(const char* name) {
-  int32_t o = -1;
-  CHECK_EQ(jxla_op_lookup(name, &o), JXLA_OK);
-  return o;
-}
-jxla_tensor_t data(const std::vector<float>& v, std::vector<int64_t> shape) {
-  jxla_tensor_t t = nullptr;
-  CHECK_EQ(jxla_tensor_from_data(nullptr, JXLA_F32, shape.data(), static_cast<int32_t>(shape.size()), v.data(),
-                                 4 * static_cast<int64_t>(v.size()), &t), JXLA_OK);
-  return t;
-}
-std::vector<float> read(jxla_tensor_t t, size_t n) {
-  std::vector<float> out(n);
-  CHECK_EQ(jxla_tensor_read(t, JXLA_F32, out.data(), 4 * static_cast<int64_t>(n)), JXLA_OK);
-  return out;
-}
+using jxla_test::counter;
+using jxla_test::data;
+using jxla_test::op;
+using jxla_test::read;
 std::vector<float> ramp(size_t n, float a, float b) {
   std::vector<float> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = a * std::sin(0.37f * static_cast<float>(i) + b);
