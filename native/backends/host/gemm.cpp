@@ -184,10 +184,6 @@ void packed_1d(bool ta, int64_t M, int64_t N, int64_t K, const float* A, int64_t
 }  // namespace
 
 static std::atomic<bool> g_force_private{false};
-// tiles handed out column block by column block (all row blocks of one B slice in a row) unless
-// JXLA_GRID_ORDER=rows (read once): the session-4 row-block order, for A/B runs
-static std::atomic<bool> g_col_order{!std::getenv("JXLA_GRID_ORDER") || std::strcmp(std::getenv("JXLA_GRID_ORDER"), "rows") != 0};
-void host_sgemm_grid_set_column_order(bool on) { g_col_order = on; }
 void host_sgemm_grid_set_enabled(bool on) { grid_flag() = on; }
 void host_sgemm_grid_force_private_a(bool on) { g_force_private = on; }
 
@@ -211,6 +207,11 @@ int64_t host_sgemm_grid(int64_t M, int64_t N, int64_t K, int64_t* mb, int64_t* n
   *mb = round_up((M + row_blocks - 1) / row_blocks, 6);
   return ((M + *mb - 1) / *mb) * ((N + *nb - 1) / *nb);
 }
+
+// tiles handed out column block by column block (all row blocks of one B slice in a row) unless
+// JXLA_GRID_ORDER=rows (read once): the session-4 row-block order, for A/B runs
+static std::atomic<bool> g_col_order{!std::getenv("JXLA_GRID_ORDER") || std::strcmp(std::getenv("JXLA_GRID_ORDER"), "rows") != 0};
+void host_sgemm_grid_set_column_order(bool on) { g_col_order = on; }
 
 int64_t host_sgemv_tile_cols(int64_t N, int64_t K) {
   // memory-bound: each thread streams its columns' panels (K x w floats) from L3. Columns in
