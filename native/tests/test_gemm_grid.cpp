@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -50,15 +51,19 @@ void grid_case(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float beta, bo
   std::vector<float> ref = C0;
   host_sgemm(ta, tb, M, N, K, A.data(), lda, B.data(), ldb, ref.data(), N, beta);
   auto pb = sgemm_avx2_pack_b(tb, K, N, B.data(), ldb);
-  for (int mode = 0; mode < 3; ++mode) {  // shared A, private A per tile, 1-D tiles
+  // shared A (column-block order, last block in halves), private A per tile, 1-D tiles, shared A
+  // in row-block order
+  for (int mode = 0; mode < 4; ++mode) {
     host_sgemm_grid_force_private_a(mode == 1);
     host_sgemm_grid_set_enabled(mode != 2);
+    host_sgemm_grid_set_column_order(mode != 3);
     std::vector<float> got = C0;
     host_sgemm_packed(ta, M, N, K, A.data(), lda, *pb, got.data(), N, beta);
     if (!CHECK(same_bits(ref, got))) std::printf("  ta=%d tb=%d M=%ld N=%ld K=%ld beta=%g mode=%d\n", ta, tb, (long)M, (long)N, (long)K, beta, mode);
   }
   host_sgemm_grid_force_private_a(false);
   host_sgemm_grid_set_enabled(true);
+  host_sgemm_grid_set_column_order(true);
   if (check_ref) CHECK(within_bound(ta, tb, M, N, K, A, B, C0, beta, ref));
 }
 
@@ -156,8 +161,26 @@ int main() {
   CHECK_EQ(host_sgemv_tile_cols(10, 1024), 16);    // one tile
   CHECK_EQ(host_sgemv_tile_cols(1024, 100000), 384);
   CHECK_EQ(host_sgemv_tile_cols(4096, 16), 4096);  // shallow K: at least 4096 columns (256 KB) per tile
-  hooks_case(256, 1024, 784);
-  hooks_case(97, 300, 257);
-  hooks_case(7, 33, 5);  // one tile: the hooks run once on the whole C
+  for (bool col : {true, false}) {  // tile orders; column order splits the last column block
+    host_sgemm_grid_set_column_order(col);
+    hooks_case(256, 1024, 784);
+    hooks_case(97, 300, 257);
+    hooks_case(40, 260, 30);  // last column block 4 wide: not split
+    hooks_case(7, 33, 5);     // one tile: the hooks run once on the whole C
+  }
+  host_sgemm_grid_set_column_order(true);
+  // packed-panel storage: 64-byte aligned; from 1 MB on 2 MB aligned (huge pages advised) unless
+  // switched off; the 3.2 MB packed B of the MLP case above took that path
+  for (bool huge : {true, false}) {
+    sgemm_avx2_hugepages_flag() = huge;
+    float* small = sgemm_avx2_alloc(1000);
+    float* big = sgemm_avx2_alloc(size_t(1) << 18);  // 1 MB
+    CHECK_EQ(reinterpret_cast<uintptr_t>(small) % 64, 0u);
+    CHECK_EQ(reinterpret_cast<uintptr_t>(big) % (huge ? (size_t(2) << 20) : 64), 0u);
+    big[(size_t(1) << 18) - 1] = 1.0f;  // the whole range is usable
+    std::free(small);
+    std::free(big);
+  }
+  sgemm_avx2_hugepages_flag() = true;
   return check_finish();
 }

@@ -153,8 +153,9 @@ struct Scratch {
   float* get(size_t count) {
     if (count > n) {
       std::free(p);
-      p = static_cast<float*>(std::aligned_alloc(64, (count * sizeof(float) + 63) / 64 * 64));
-      if (!p) { n = 0; throw std::bad_alloc(); }
+      p = nullptr;
+      n = 0;
+      p = sgemm_avx2_alloc(count);  // >= 1 MB (packed A at batch 256): huge pages
       n = count;
     }
     return p;
@@ -213,6 +214,11 @@ int64_t host_sgemm_grid(int64_t M, int64_t N, int64_t K, int64_t* mb, int64_t* n
   return ((M + *mb - 1) / *mb) * ((N + *nb - 1) / *nb);
 }
 
+// tiles handed out column block by column block (all row blocks of one B slice in a row) unless
+// JXLA_GRID_ORDER=rows (read once): the session-4 row-block order, for A/B runs
+static std::atomic<bool> g_col_order{!std::getenv("JXLA_GRID_ORDER") || std::strcmp(std::getenv("JXLA_GRID_ORDER"), "rows") != 0};
+void host_sgemm_grid_set_column_order(bool on) { g_col_order = on; }
+
 int64_t host_sgemv_tile_cols(int64_t N, int64_t K) {
   // memory-bound: each thread streams its columns' panels (K x w floats) from L3. Columns in
   // multiples of 64 (4 panels, the row kernel's width), at least ~256 KB of B per tile so the
@@ -265,6 +271,13 @@ void host_sgemm_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A,
   // slow or preempted) claims the packing itself if unclaimed, else packs a private copy: no
   // thread ever waits for another. Same values either way, so the same bits.
   const bool priv = g_force_private.load(std::memory_order_relaxed);
+  // Column-block order: the row tiles of one B slice (K x nb, 512 KB at K = 1024) run one after
+  // the other, on both threads at once, so each slice comes from memory once per call and is
+  // then shared through L3; in row-block order each slice was fetched once per row block (3x at
+  // batch 256), and the weights (7.4 MB) plus activations (~4 MB) exceed the share of L3 this
+  // VM gets (measured: two threads streaming 4 MB each drop from ~75 to ~30 GFLOP/s).
+  // The packed A (1 MB) is what is re-read per tile instead: it stays in L3.
+  const bool col_order = g_col_order.load(std::memory_order_relaxed);
   const int64_t pack_tasks = pack && !priv ? rblocks : 0;
   auto claim = [&](int64_t rb) {
     int expect = 0;
@@ -274,14 +287,34 @@ void host_sgemm_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A,
     state[rb].store(2, std::memory_order_release);
     return true;
   };
-  parallel_for(pack_tasks + tiles, [&](int64_t t) {
+  // The last column block is handed out in halves (column order only): the region ends when the
+  // slower thread finishes its last tile, so the tiles still running at the end should be short
+  // (on average one thread idles for half of the last tile; 0.15 ms per layer at K = 1024).
+  const int64_t last_w = N - (cblocks - 1) * nb, half_w = round_up((last_w + 1) / 2, 16);
+  const bool split_tail = col_order && cblocks >= 2 && half_w < last_w;
+  const int64_t head = (cblocks - 1) * rblocks, tasks = split_tail ? tiles + rblocks : tiles;
+  parallel_for(pack_tasks + tasks, [&](int64_t t) {
     if (t < pack_tasks) {
       claim(t);
       return;
     }
     t -= pack_tasks;
-    const int64_t rb = t / cblocks, cb = t % cblocks;
-    const int64_t i0 = rb * mb, m = std::min(mb, M - i0), j0 = cb * nb, n = std::min(nb, N - j0);
+    int64_t rb, j0, n;
+    if (!col_order) {
+      rb = t / cblocks;
+      j0 = t % cblocks * nb;
+      n = std::min(nb, N - j0);
+    } else if (!split_tail || t < head) {
+      rb = t % rblocks;
+      j0 = t / rblocks * nb;
+      n = std::min(nb, N - j0);
+    } else {  // halves of the last column block: first halves of every row block, then second
+      rb = (t - head) % rblocks;
+      const int64_t h = (t - head) / rblocks;
+      j0 = (cblocks - 1) * nb + h * half_w;
+      n = h == 0 ? half_w : last_w - half_w;
+    }
+    const int64_t i0 = rb * mb, m = std::min(mb, M - i0);
     float* c = C + i0 * ldc + j0;
     if (before) (*before)(i0, m, j0, n);
     if (!pack) {

@@ -53,6 +53,9 @@ int64_t host_sgemm_grid(int64_t M, int64_t N, int64_t K, int64_t* mb, int64_t* n
 // host_sgemm's 1-D tiles instead (session-3 behaviour, for A/B runs; hooks then run once on
 // the whole C on the calling thread). Same bits either way.
 void host_sgemm_grid_set_enabled(bool on);
+// Tile hand-out order of the grid: column block by column block (default) or row block by row
+// block (false; JXLA_GRID_ORDER=rows). Same bits either way.
+void host_sgemm_grid_set_column_order(bool on);
 // M = 1 (batch 1) in host_sgemm_packed: column tiles of this width (a multiple of 16, or N).
 int64_t host_sgemv_tile_cols(int64_t N, int64_t K);
 // Tests: every tile packs its own private copy of its A rows (the path a tile takes when another

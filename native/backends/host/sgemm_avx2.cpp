@@ -20,6 +20,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <sys/mman.h>
 
 namespace jxla {
 
@@ -39,9 +40,9 @@ struct PackBuf {
   float* get(size_t count) {
     if (count > n) {
       std::free(p);
-      size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
-      p = static_cast<float*>(std::aligned_alloc(64, bytes));
-      if (!p) { n = 0; throw std::bad_alloc(); }
+      p = nullptr;
+      n = 0;
+      p = sgemm_avx2_alloc(count);
       n = count;
     }
     return p;
@@ -262,8 +263,10 @@ void kernel_rows(int64_t mr, int64_t kc, ASrc a_src, const float* pb, float* c, 
 
 // One block of op(A) (mc x kc: packed panels when pa, else A stored M x K read in place from a,
 // lda) times one packed B block (kc x nc) into C.
+// pf_after (may be null): the B micro-panel needed after this block (the next K block's first
+// panel of the tile), prefetched during the last panel like the others.
 void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const float* a, int64_t lda, const float* pb,
-                  float* C, int64_t ldc, bool overwrite) {
+                  float* C, int64_t ldc, bool overwrite, const float* pf_after = nullptr) {
   alignas(64) float tile[kMR * kNR];
   // the next B micro-panel (kc lines of 64 B) is prefetched into L2 a slice per kernel call
   // while this one is swept: a prepacked B comes from L3, and short tiles (few row panels per
@@ -272,7 +275,7 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const flo
   for (int64_t jr = 0; jr < nc; jr += kNR) {
     const int64_t nr = std::min(kNR, nc - jr);
     const float* b = pb + jr * kc;
-    const char* next = jr + kNR < nc ? reinterpret_cast<const char*>(b + kNR * kc) : nullptr;
+    const char* next = reinterpret_cast<const char*>(jr + kNR < nc ? b + kNR * kc : pf_after);
     for (int64_t ir = 0; ir < mc; ir += kMR) {
       const int64_t mr = std::min(kMR, mc - ir);
       if (next)
@@ -316,6 +319,29 @@ bool sgemm_avx2_available() {
 }
 
 int64_t sgemm_avx2_direct_n() { return kDirectN; }
+
+bool& sgemm_avx2_hugepages_flag() {
+  static bool on = !std::getenv("JXLA_HUGEPAGES") || std::strcmp(std::getenv("JXLA_HUGEPAGES"), "0") != 0;
+  return on;
+}
+
+float* sgemm_avx2_alloc(size_t count) {
+  constexpr size_t kHuge = size_t(2) << 20;
+  size_t bytes = (std::max<size_t>(1, count) * sizeof(float) + 63) / 64 * 64;
+  void* p = nullptr;
+  if (bytes >= kHuge / 2 && sgemm_avx2_hugepages_flag()) {
+    // MB-sized panels streamed by every tile: 2 MB pages cut the TLB misses of the B stream
+    // (1 per 2 MB instead of 1 per 4 KB; a miss walks nested page tables in a VM). THP is
+    // "madvise" on typical hosts, so ask for it; the rounding wastes < 2 MB per operand.
+    bytes = (bytes + kHuge - 1) / kHuge * kHuge;
+    p = std::aligned_alloc(kHuge, bytes);
+    if (p) madvise(p, bytes, MADV_HUGEPAGE);  // advice only: failure leaves 4 KB pages
+  } else {
+    p = std::aligned_alloc(64, bytes);
+  }
+  if (!p) throw std::bad_alloc();
+  return static_cast<float*>(p);
+}
 
 int64_t sgemm_avx2_kc(int64_t K) {
   // equal blocks (784 = 4 x 196 rather than 3 x 256 + 16: a 16-deep block pays a full C update
@@ -386,9 +412,7 @@ std::shared_ptr<const PackedB> sgemm_avx2_pack_b(bool tb, int64_t K, int64_t N, 
   r->N = N;
   r->npad = (N + kNR - 1) / kNR * kNR;
   r->kblk = K > 0 ? sgemm_avx2_kc(K) : 0;
-  const size_t count = static_cast<size_t>(std::max<int64_t>(1, r->npad * K));
-  r->data.reset(static_cast<float*>(std::aligned_alloc(64, (count * sizeof(float) + 63) / 64 * 64)));
-  if (!r->data) throw std::bad_alloc();
+  r->data.reset(sgemm_avx2_alloc(static_cast<size_t>(std::max<int64_t>(1, r->npad * K))));
   // K block pc holds ceil(N/16) panels of kc x 16 from offset pc * npad: the blocks before it
   // are pc deep in total. Panel p starts at p * 16 * kc within its block, the layout pack_b
   // gives any run of whole panels, so a tile starting at a multiple of 16 columns reads a slice.
@@ -479,10 +503,14 @@ void sgemm_avx2_tile(int64_t m, int64_t n, int64_t K, const float* pa, int64_t m
     const int64_t kc = std::min(kblk, K - pc);
     const bool overwrite = pc == 0 && beta == 0.0f;
     const float* b = B.data.get() + pc * B.npad + j0 * kc;
+    // the first panel of the next K block is fetched while the last one of this block runs
+    // (a prepacked B tile starts cold from L3 or memory at every K block otherwise)
+    const float* after = pc + kc < K ? B.data.get() + (pc + kc) * B.npad + j0 * std::min(kblk, K - pc - kc) : nullptr;
     for (int64_t ic = 0; ic < m; ic += kMC) {
       const int64_t mc = std::min(kMC, m - ic);
-      if (pa) macro_kernel(mc, n, kc, pa + pc * mstride + (r + ic) * kc, nullptr, 0, b, C + ic * ldc, ldc, overwrite);
-      else macro_kernel(mc, n, kc, nullptr, a + ic * lda + pc, lda, b, C + ic * ldc, ldc, overwrite);
+      const float* pf = ic + kMC >= m ? after : nullptr;
+      if (pa) macro_kernel(mc, n, kc, pa + pc * mstride + (r + ic) * kc, nullptr, 0, b, C + ic * ldc, ldc, overwrite, pf);
+      else macro_kernel(mc, n, kc, nullptr, a + ic * lda + pc, lda, b, C + ic * ldc, ldc, overwrite, pf);
     }
   }
 }

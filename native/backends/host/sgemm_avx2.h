@@ -12,6 +12,7 @@
 //  - The kernels are compiled with target("avx2,fma") and must only run when
 //    sgemm_avx2_available() (checked at run time, never assumed at build time).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -24,6 +25,12 @@ bool sgemm_avx2_available();
 // N x K when tb). Packing buffers are per thread and reused across calls.
 void sgemm_avx2(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
                 int64_t ldb, float* C, int64_t ldc, float beta);
+
+// 64-byte aligned float storage for packed panels (free with std::free). From 1 MB on it is
+// 2 MB aligned and advised to use transparent huge pages (JXLA_HUGEPAGES=0, read once: never).
+// Throws std::bad_alloc.
+float* sgemm_avx2_alloc(size_t count);
+bool& sgemm_avx2_hugepages_flag();  // tests / A-B runs
 
 // Widest op(B) (columns) for which A stored M x K (ta false) is read in place rather than
 // packed: few B micro-panels reuse each packed A value too rarely to repay the packing pass.
