@@ -9,6 +9,7 @@
 // packed once per call and shared (host_sgemm_grid says why), per-tile hooks run the fused
 // prefill/epilogue, and one-row products stream the packed panels (host_sgemv_tile_cols).
 #include "backends/host/gemm.h"
+#include "backends/host/float_scratch.h"
 #include <cblas.h>
 #include <algorithm>
 #include <atomic>
@@ -145,23 +146,8 @@ bool host_sgemm_packable(int64_t M, int64_t N) {
 }
 
 namespace {
-// Grow-only 64-byte aligned float scratch, one per thread (packed op(A) of host_sgemm_packed).
-struct Scratch {
-  float* p = nullptr;
-  size_t n = 0;
-  ~Scratch() { std::free(p); }
-  float* get(size_t count) {
-    if (count > n) {
-      std::free(p);
-      p = nullptr;
-      n = 0;
-      p = sgemm_avx2_alloc(count);  // >= 1 MB (packed A at batch 256): huge pages
-      n = count;
-    }
-    return p;
-  }
-};
-thread_local Scratch tl_packed_a, tl_private_a;
+// packed op(A) of host_sgemm_packed: shared per caller, private per tile (float_scratch.h)
+thread_local FloatScratch tl_packed_a, tl_private_a;
 
 std::atomic<bool>& grid_flag() {
   static std::atomic<bool> on{!std::getenv("JXLA_GEMM_GRID") || std::strcmp(std::getenv("JXLA_GEMM_GRID"), "0") != 0};

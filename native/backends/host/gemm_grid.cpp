@@ -22,6 +22,7 @@
 #include <new>
 #include "backends/host/gemm.h"
 #include "backends/host/sgemm_avx2.h"
+#include "backends/host/float_scratch.h"
 #include "backends/host/thread_pool.h"
 
 namespace jxla {
@@ -30,22 +31,6 @@ namespace {
 constexpr double kGridMinFlops = 4e6;  // as gemm.cpp's kMinFlops: below it one call on the caller
 
 int64_t round_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
-
-// Grow-only 64-byte aligned float scratch (packed op(A): shared per caller, private per tile).
-struct FloatScratch {
-  float* p = nullptr;
-  size_t n = 0;
-  ~FloatScratch() { std::free(p); }
-  float* get(size_t count) {
-    if (count > n) {
-      std::free(p);
-      p = static_cast<float*>(std::aligned_alloc(64, (count * sizeof(float) + 63) / 64 * 64));
-      if (!p) { n = 0; throw std::bad_alloc(); }
-      n = count;
-    }
-    return p;
-  }
-};
 
 // A grow-only PackedB re-shaped per call (K x N, npad = round_up(N, 16), K blocks of
 // sgemm_avx2_kc(K)); its storage is kept across calls.
