@@ -31,27 +31,7 @@ namespace {
 std::mt19937 rng(23);
 std::vector<float> randn(size_t n) { return jxla_test::randn(rng, n); }
 using jxla_test::same_bits;
-
-double gamma_k(int64_t K) {  // gamma_{K+1} of the f32 sum plus the double reference's own error
-  const double u = std::ldexp(1.0, -24);
-  return (K + 1) * u / (1 - (K + 1) * u) + (K + 2) * std::ldexp(1.0, -53);
-}
-
-bool within_bound(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const std::vector<float>& A,
-                  const std::vector<float>& B, const std::vector<float>& C0, float beta, const std::vector<float>& C) {
-  const double g = gamma_k(K);
-  for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j) {
-      double s = beta * static_cast<double>(C0[i * N + j]), mag = std::fabs(s);
-      for (int64_t k = 0; k < K; ++k) {
-        double p = static_cast<double>(ta ? A[k * M + i] : A[i * K + k]) * static_cast<double>(tb ? B[j * K + k] : B[k * N + j]);
-        s += p;
-        mag += std::fabs(p);
-      }
-      if (std::fabs(C[i * N + j] - s) > g * mag) return false;
-    }
-  return true;
-}
+using jxla_test::within_gemm_bound;
 
 void grid_case(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float beta, bool check_ref) {
   const int64_t lda = ta ? M : K, ldb = tb ? K : N;
@@ -73,7 +53,7 @@ void grid_case(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float beta, bo
   host_sgemm_grid_force_private_a(false);
   host_sgemm_grid_set_enabled(true);
   host_sgemm_grid_b_force(false);
-  if (check_ref && !CHECK(within_bound(ta, tb, M, N, K, A, B, C0, beta, ref)))
+  if (check_ref && !CHECK(within_gemm_bound(ta, tb, M, N, K, A, B, C0, beta, ref)))
     std::printf("  bound: ta=%d tb=%d M=%ld N=%ld K=%ld\n", ta, tb, (long)M, (long)N, (long)K);
 }
 
@@ -155,7 +135,7 @@ void end_to_end(int64_t M, int64_t K, int64_t N) {
   }
   host_sgemm_grid_set_enabled(true);
   tile_epilogue_set_enabled(true);
-  const double g = gamma_k(K);  // relu is 1-Lipschitz: the bound of x W^T + b carries over
+  const double g = jxla_test::gemm_gamma(K);  // relu is 1-Lipschitz: the bound of x W^T + b carries over
   bool ok = true;
   for (int64_t i = 0; i < M && ok; ++i)
     for (int64_t j = 0; j < N; ++j) {

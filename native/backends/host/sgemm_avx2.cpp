@@ -13,6 +13,7 @@
 // over a PackedB use a 1 x 64 row kernel (sgemm_avx2_row_packed); 2-D tiles over a PackedB and
 // a once-packed A run sgemm_avx2_tile. All keep the per-element arithmetic above.
 #include "backends/host/sgemm_avx2.h"
+#include "backends/host/float_scratch.h"
 #include "ir/error.h"
 #include <immintrin.h>
 #include <algorithm>
@@ -31,24 +32,9 @@ constexpr int64_t kMC = 144;   // A block 144 x 256 x 4 B = 144 KB of the 512 KB
 constexpr int64_t kDirectN = 8 * kNR;  // up to 8 B micro-panels: A read in place (see sgemm_avx2)
 constexpr int64_t kNC = 3072;  // B block 256 x 3072 x 4 B = 3 MB: a fraction of the 32 MB L3
 
-// Grow-only 64-byte aligned scratch, one per thread (pool workers are immortal; a Java thread's
-// buffer is freed when it exits). Avoids an mmap + page faults per call for MB-sized panels.
-struct PackBuf {
-  float* p = nullptr;
-  size_t n = 0;
-  ~PackBuf() { std::free(p); }
-  float* get(size_t count) {
-    if (count > n) {
-      std::free(p);
-      p = nullptr;
-      n = 0;
-      p = sgemm_avx2_alloc(count);
-      n = count;
-    }
-    return p;
-  }
-};
-thread_local PackBuf tl_a, tl_b;
+// packing buffers, one pair per thread (pool workers are immortal; a Java thread's pair is
+// freed when it exits): no mmap + page faults per call for MB-sized panels
+thread_local FloatScratch tl_a, tl_b;
 
 // In-register 8x8 transpose: r[i] holds row i on entry, column i on exit.
 __attribute__((target("avx2"))) inline void transpose8(__m256 r[8]) {
