@@ -1,7 +1,8 @@
 // float_scratch.h - a grow-only float buffer for packed GEMM operands, meant to be thread_local
 // (one per calling thread and role): sgemm_avx2.cpp's packing buffers, gemm.cpp's packed A of
 // host_sgemm_packed and gemm_grid.cpp's shared and private packed A. Storage comes from
-// sgemm_avx2_alloc (64-byte aligned; 2 MB pages from 1 MB on) and is kept across calls, so a steady workload allocates nothing per call.
+// sgemm_avx2_alloc (64-byte aligned; 2 MB pages from 1 MB on) and is kept across calls, so a
+// steady workload allocates nothing per call.
 // get() throws std::bad_alloc and then holds no storage (never a dangling or short buffer).
 #pragma once
 #include <cstddef>
