@@ -20,6 +20,7 @@ using jxla_test::counter;
 using jxla_test::data;
 using jxla_test::op;
 using jxla_test::read;
+using jxla_test::adam_ref;
 jxla_tensor_t scalar(float x) { return data({x}, {}); }
 std::vector<float> ramp(size_t n, float a, float b) {
   std::vector<float> v(n);
@@ -30,7 +31,7 @@ void free_all(std::initializer_list<jxla_tensor_t> ts) {
   for (jxla_tensor_t t : ts) CHECK_EQ(jxla_tensor_free(t), JXLA_OK);
 }
 
-constexpr float kS[8] = {0.9f, 0.1f, 1.5f, 0.999f, 0.001f, 2.5f, 1e-8f, 0.01f};
+constexpr const float* kS = jxla_test::kAdamS;
 
 // One Adam update of p (R x C) with gradient g = A (R x K) . B (K x C) when dot, else g = data G
 // (then the update is a loop kernel). Returns nothing: p, m, v hold pending updates.
@@ -48,19 +49,6 @@ void trace_step(jxla_tensor_t p, jxla_tensor_t m, jxla_tensor_t v, jxla_tensor_t
   CHECK_EQ(jxla_optim_adam_update(p, g, m, v, s), JXLA_OK);
   for (int i = 0; i < 8; ++i) CHECK_EQ(jxla_tensor_free(s[i]), JXLA_OK);
   if (dot) CHECK_EQ(jxla_tensor_free(g), JXLA_OK);
-}
-
-// The update in scalar f32, in Adam.java's operation order (no FMA: the baseline x86-64 target
-// of this test has none to contract into).
-void adam_ref(std::vector<float>& p, std::vector<float>& m, std::vector<float>& v, const std::vector<float>& g) {
-  for (size_t i = 0; i < p.size(); ++i) {
-    float m2 = m[i] * kS[0] + g[i] * kS[1];
-    float v2 = v[i] * kS[3] + (g[i] * g[i]) * kS[4];
-    float q = std::sqrt(v2 * kS[5]) + kS[6];
-    p[i] = p[i] - ((m2 * kS[2]) / q) * kS[7];
-    m[i] = m2;
-    v[i] = v2;
-  }
 }
 
 struct Run {

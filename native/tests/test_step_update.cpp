@@ -18,6 +18,7 @@ using jxla_test::counter;
 using jxla_test::data;
 using jxla_test::op;
 using jxla_test::read;
+using jxla_test::adam_ref;
 std::vector<float> ramp(size_t n, float a, float b) {
   std::vector<float> v(n);
   for (size_t i = 0; i < n; ++i) v[i] = a * std::sin(0.37f * static_cast<float>(i) + b);
@@ -29,19 +30,7 @@ jxla_tensor_t alias(jxla_tensor_t x) {
   return a;
 }
 
-constexpr float kS[8] = {0.9f, 0.1f, 1.5f, 0.999f, 0.001f, 2.5f, 1e-8f, 0.01f};
-
-// The update in scalar f32 in Adam.java's operation order (no FMA on the baseline target).
-void adam_ref(std::vector<float>& p, std::vector<float>& m, std::vector<float>& v, const std::vector<float>& g) {
-  for (size_t i = 0; i < p.size(); ++i) {
-    float m2 = m[i] * kS[0] + g[i] * kS[1];
-    float v2 = v[i] * kS[3] + (g[i] * g[i]) * kS[4];
-    float q = std::sqrt(v2 * kS[5]) + kS[6];
-    p[i] = p[i] - ((m2 * kS[2]) / q) * kS[7];
-    m[i] = m2;
-    v[i] = v2;
-  }
-}
+constexpr const float* kS = jxla_test::kAdamS;
 
 constexpr int64_t R = 37, C = 29;  // not multiples of the vector width: scalar tails too
 constexpr size_t N = static_cast<size_t>(R * C);

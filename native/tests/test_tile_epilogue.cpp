@@ -87,7 +87,7 @@ void run_case(int64_t M, int64_t K, int64_t N, Epi e) {
   prepack_set_enabled(true);
   jit_set_enabled(true);
   if (e == Epi::Relu) {  // double reference: |c - exact| <= gamma_{K+1} (|b| + sum |x w|) before relu (1-Lipschitz)
-    const double u = std::ldexp(1.0, -24), g = (K + 1) * u / (1 - (K + 1) * u) + (K + 2) * std::ldexp(1.0, -53);
+    const double g = jxla_test::gemm_gamma(K);
     bool ok = true;
     for (int64_t i = 0; i < M && ok; ++i)
       for (int64_t j = 0; j < N; ++j) {
