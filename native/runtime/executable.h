@@ -32,6 +32,9 @@ class Executable {
     return run(params);
   }
   virtual std::string describe() const { return ""; }
+  // With JXLA_PROFILE=1 (host fused executables): mean wall time per run of each kernel, one
+  // line per kernel after a summary line; empty when profiling is off or nothing ran.
+  virtual std::string profile() const { return ""; }
 };
 
 // The reference executable: interprets the canonical graph with the reference kernels.

@@ -37,8 +37,9 @@ int main() {
   CHECK_EQ(host_gemm_tiles(256, 1024, 784, &rows), 4);  // columns (M < N): each tile packs A once
   CHECK(!rows);
   CHECK_EQ(host_gemm_tiles(2048, 10, 1024, &rows), 4);  // rows (M >= N)
-  CHECK_EQ(host_gemm_tiles(256, 10, 1024, &rows), 1);   // 5 MFLOP: one call
+  CHECK_EQ(host_gemm_tiles(256, 10, 1024, &rows), 4);   // 5 MFLOP: split from 1 MFLOP
   CHECK(rows);
+  CHECK_EQ(host_gemm_tiles(48, 10, 1024, &rows), 1);    // 0.98 MFLOP: one call
   CHECK_EQ(host_gemm_tiles(8, 8, 8, &rows), 1);      // too little work to split
   CHECK_EQ(host_gemm_tiles(1, 100, 100000, &rows), 2);  // 100 columns: two 64-column tiles
 

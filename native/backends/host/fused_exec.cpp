@@ -7,9 +7,16 @@
 // released right after its last reader.
 // Thread-safety: run() keeps all per-run state on its own stack, so one executable may run
 // concurrently from many threads.
+// JXLA_PROFILE=1: each kernel's wall time is summed over runs (relaxed atomics) and the table is
+// written to stderr when the executable is released (a diagnostic like XLA's HLO profile; off by
+// default, and then costs one branch per kernel).
 #include "backends/host/fused_exec.h"
 #include "backends/host/fast_reduce.h"
+#include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <unordered_map>
 #include "backends/host/fused_adam.h"
@@ -22,6 +29,11 @@
 namespace jxla {
 
 namespace {
+bool profile_enabled() {
+  static const bool on = std::getenv("JXLA_PROFILE") && std::strcmp(std::getenv("JXLA_PROFILE"), "0") != 0;
+  return on;
+}
+
 class FusedExecutable final : public Executable {
  public:
   FusedExecutable(Graph g, CompileContext ctx, Device* dev) : g_(std::move(g)), ctx_(std::move(ctx)), dev_(dev) {
@@ -52,7 +64,15 @@ class FusedExecutable final : public Executable {
     for (auto& p : g_.params) param_id_.push_back(id.at(p.get()));
     for (auto& o : g_.outputs) out_id_.push_back(id.at(o.get()));
     find_donations(is_out);
+    if (profile_enabled()) prof_.reset(new std::atomic<int64_t>[steps_.size() + 1]());
     metric_record("PeakTemporaryBytes", static_cast<double>(ctx_.buffers.peak_temp_bytes), MetricUnit::Bytes);
+  }
+
+  ~FusedExecutable() override {
+    if (prof_) {
+      const std::string t = profile();
+      if (!t.empty()) std::fputs(t.c_str(), stderr);
+    }
   }
 
   std::vector<BufferRef> run(const std::vector<BufferRef>& params) override { return run_impl(params, nullptr); }
@@ -109,7 +129,9 @@ class FusedExecutable final : public Executable {
     std::vector<BufferRef> vals(g_.nodes.size());
     for (size_t i = 0; i < params.size(); ++i) vals[param_id_[i]] = params[i];
     std::vector<BufferRef> slots(ctx_.buffers.slot_bytes.size());
+    if (prof_) prof_[steps_.size()].fetch_add(1, std::memory_order_relaxed);
     for (size_t k = 0; k < steps_.size(); ++k) {
+      const auto t0 = prof_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
       const Step& s = steps_[k];
       std::vector<const Buffer*> in;
       in.reserve(s.in.size());
@@ -158,6 +180,9 @@ class FusedExecutable final : public Executable {
         run_fused_kernel(*s.fused, in, out);
       }
       for (int i : s.in) if (last_use_[i] == static_cast<int>(k)) vals[i].reset();
+      if (prof_)
+        prof_[k].fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(),
+                           std::memory_order_relaxed);
     }
     std::vector<BufferRef> outs;
     for (int o : out_id_) outs.push_back(vals[o]);
@@ -168,6 +193,31 @@ class FusedExecutable final : public Executable {
   std::string describe() const override {
     return print_graph(g_) + "# kernels\n" + print_plan(g_, ctx_.plan) + "# peak temporary bytes " +
            std::to_string(ctx_.buffers.peak_temp_bytes) + " (without reuse " + std::to_string(ctx_.buffers.naive_temp_bytes) + ")\n";
+  }
+
+  // one line per kernel: mean wall time per run, share, kind and its ops (a dot's operand shapes)
+  std::string profile() const override {
+    const int64_t runs = prof_ ? prof_[steps_.size()].load() : 0;
+    if (runs == 0) return "";
+    int64_t total = 0;
+    for (size_t k = 0; k < steps_.size(); ++k) total += prof_[k].load();
+    static const char* kinds[] = {"loop", "row", "dot", "single"};
+    std::string out = "jxla profile: " + std::to_string(steps_.size()) + " kernels, " + std::to_string(runs) + " runs, " +
+                      std::to_string(total / runs / 1000) + " us per run\n";
+    for (size_t k = 0; k < steps_.size(); ++k) {
+      const Kernel& K = *steps_[k].kernel;
+      char head[96];
+      const int64_t ns = prof_[k].load();
+      std::snprintf(head, sizeof head, "  k%-3zu %8.1f us %5.1f%%  %-6s ", k, ns / 1000.0 / runs, total ? 100.0 * ns / total : 0.0, kinds[K.kind]);
+      std::string ops;
+      for (const Node* n : K.nodes) {
+        ops += (ops.empty() ? "" : ",") + std::string(op_name(n->op));
+        if (n->op == Op::DotGeneral) ops += shape_str(n->inputs[0]->shape) + "x" + shape_str(n->inputs[1]->shape);
+        if (ops.size() > 90) { ops += ",..."; break; }
+      }
+      out += head + ops + "\n";
+    }
+    return out;
   }
 
  private:
@@ -184,6 +234,8 @@ class FusedExecutable final : public Executable {
   std::vector<int> last_use_, param_id_, out_id_;
   std::vector<int> donatable_;                 // parameter indices that may be donated
   std::vector<std::vector<int>> donate_out_;   // per step, per output: the parameter it may overwrite, or -1
+  std::unique_ptr<std::atomic<int64_t>[]> prof_;  // JXLA_PROFILE: ns per kernel, then the run count
+
 };
 }  // namespace
 

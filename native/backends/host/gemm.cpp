@@ -1,7 +1,7 @@
 // gemm.cpp - see gemm.h. Tiling rule: split the dimension whose tiles re-pack less data.
 // Splitting rows of C makes every tile pack all of op(B) (K x N); splitting columns makes every
 // tile pack all of op(A) (M x K). So rows are split when M >= N, columns otherwise. Tiles are at
-// least kMinFlops of work (small GEMMs stay one call) and aligned (rows to 16, columns to 64
+// least kMinSplitFlops of work (small GEMMs stay one call) and aligned (rows to 16, columns to 64
 // floats) so no tile starts mid cache line; at most one tile per pool thread, since the pool
 // hands tiles out dynamically and a busy pool runs them all on the caller. The sgemm_avx2 path
 // has its own rule (host_sgemm_tiles): narrow column tiles, which re-pack nothing. Over
@@ -25,6 +25,12 @@ namespace jxla {
 
 namespace {
 constexpr double kMinFlops = 4e6;  // ~0.1-0.2 ms of one core: below that, threads cost more than they give
+// Per-call GEMMs (host_sgemm's 1-D tiles) split from 1 MFLOP (~15 us of one core): inside a
+// compiled training step the pool's workers are spinning between kernels, so handing out a tile
+// costs ~1-2 us, and the step's 64 x 128 x 256 layer went from 55-75 to 38-40 us on two threads
+// (session 6, docs/training.md). A worker that is asleep joins late and the caller runs the
+// tiles itself: never slower than one call.
+constexpr double kMinSplitFlops = 1e6;
 
 // True when the host backend tiles GEMMs itself (OpenBLAS then runs single-threaded).
 bool tiling_enabled() {
@@ -77,9 +83,9 @@ int64_t host_gemm_tiles(int64_t M, int64_t N, int64_t K, bool* split_rows) {
   *split_rows = M >= N;
   int64_t dim = *split_rows ? M : N, align = *split_rows ? 16 : 64;
   double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
-  // a GEMV is memory-bound (2 flops per weight read): split it at a quarter of the GEMM minimum,
-  // so the weights stream through every core's cache path at once
-  int64_t by_work = static_cast<int64_t>(flops / (M == 1 ? kMinFlops / 4 : kMinFlops));
+  // (a GEMV, memory-bound, splits from the same 1 MFLOP: the weights then stream through every
+  // core's cache path at once)
+  int64_t by_work = static_cast<int64_t>(flops / kMinSplitFlops);
   int64_t by_dim = (dim + align - 1) / align;
   return std::max<int64_t>(1, std::min<int64_t>({static_cast<int64_t>(host_num_threads()), by_work, by_dim}));
 }
@@ -325,7 +331,7 @@ int64_t host_sgemm_tiles(bool ta, int64_t M, int64_t N, int64_t K, bool* split_r
   const int64_t threads = host_num_threads(), w = sgemm_avx2_direct_n();
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   const int64_t narrow = (N + w - 1) / w;
-  if (threads > 1 && !ta && narrow >= threads && flops >= kMinFlops) {
+  if (threads > 1 && !ta && narrow >= threads && flops >= kMinSplitFlops) {
     *split_rows = false;
     *step = round_up((N + narrow - 1) / narrow, 16);
     return (N + *step - 1) / *step;
