@@ -179,6 +179,15 @@ jxla_status jxla_last_kernel_count(int64_t* count);
 jxla_status jxla_fusion_set_enabled(int32_t on);
 jxla_status jxla_fusion_enabled(int32_t* on);
 
+/* ---- subnormals on the host (session 6) ---- */
+/* Process-wide: on = 1 flushes subnormal f32/f64 operands and results to zero in host executables
+   (MXCSR FTZ+DAZ for each run, the caller's mode restored after; torch.set_flush_denormal's
+   switch), faster when values decay towards zero (Adam moments). Initially env JXLA_FTZ=1, default
+   off: IEEE subnormals, the op set's specification. Compiled executables pick it up at their next
+   run. */
+jxla_status jxla_host_set_flush_denormals(int32_t on);
+jxla_status jxla_host_flush_denormals(int32_t* on);
+
 /* ---- TPU MXU fast path (issue 4, mxufast) ---- */
 /* Process-wide switch of the emulated MXU's blocked kernel (initially on where the CPU has AVX2,
    off with env JXLA_TPU_FASTPATH=0). Off runs the scalar reference; results are bit-identical

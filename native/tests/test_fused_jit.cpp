@@ -11,6 +11,7 @@
 #include <cstdint>
 #include "backends/host/fused_jit.h"
 #include "backends/host/fused_kernel.h"
+#include "backends/host/denormal.h"
 #include "tests/fusion_util.h"
 
 using namespace jxla_test;
@@ -253,6 +254,9 @@ void test_random_chains() {
 }  // namespace
 
 int main() {
+  // IEEE subnormals even under JXLA_FTZ=1: the special values include subnormal operands and
+  // results, compared bit for bit with the reference (flush-to-zero: test_denormal)
+  host_ftz_set_enabled(false);
   if (!jit_enabled()) {
     // no AVX2 (or JXLA_JIT=0 / JXLA_ISA=sse2): the interpreter must still agree with the reference
     std::fprintf(stderr, "JIT unavailable here: checking the interpreter path only\n");

@@ -151,6 +151,27 @@ public final class Jxla {
     return Native.fusionEnabled();
   }
 
+  // ---- subnormals on the host (session 6) ----
+
+  /**
+   * Flushes subnormal float and double values to zero in host computations (on) or keeps IEEE
+   * subnormals (off, the default; initially on when the environment variable {@code JXLA_FTZ=1}),
+   * for the whole process: PyTorch's {@code torch.set_flush_denormal}; XLA on CPU always flushes.
+   * Subnormal operands and results take a slow path on x86 CPUs, and training produces them (Adam's
+   * moments of rarely active weights decay towards zero): with it on, the MNIST demo's step is
+   * about 20% faster. Results differ only where a value below 1.2e-38 (f32) or 2.2e-308 (f64)
+   * occurs. Compiled functions use the mode at each call; the calling Java thread's own floating
+   * point mode is left unchanged.
+   */
+  public static void setFlushDenormals(boolean on) {
+    Native.setFlushDenormals(on);
+  }
+
+  /** Whether host computations flush subnormals to zero (see {@link #setFlushDenormals}). */
+  public static boolean flushDenormals() {
+    return Native.flushDenormals();
+  }
+
   // ---- TPU MXU fast path (issue 4, mxufast) ----
 
   /**

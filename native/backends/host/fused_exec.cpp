@@ -5,12 +5,14 @@
 // fresh buffers, except a hand-fused Adam kernel's p', m', v' when the caller donates the
 // parameter's buffer (run_donated; find_donations says when that is exact), and every value is
 // released right after its last reader.
+// With flush-to-zero on (denormal.h, off by default) a run flushes subnormals (FTZ/DAZ).
 // Thread-safety: run() keeps all per-run state on its own stack, so one executable may run
 // concurrently from many threads.
 // JXLA_PROFILE=1: each kernel's wall time is summed over runs (relaxed atomics) and the table is
 // written to stderr when the executable is released (a diagnostic like XLA's HLO profile; off by
 // default, and then costs one branch per kernel).
 #include "backends/host/fused_exec.h"
+#include "backends/host/denormal.h"
 #include "backends/host/fast_reduce.h"
 #include <atomic>
 #include <chrono>
@@ -126,6 +128,7 @@ class FusedExecutable final : public Executable {
  public:
   std::vector<BufferRef> run_impl(const std::vector<BufferRef>& params, const std::vector<char>* donated) {
     if (params.size() != param_id_.size()) internal("fused executable: ", params.size(), " buffers for ", param_id_.size(), " parameters");
+    ScopedFtz ftz;  // the process's subnormal mode for this run, on this thread and the pool (denormal.h)
     std::vector<BufferRef> vals(g_.nodes.size());
     for (size_t i = 0; i < params.size(); ++i) vals[param_id_[i]] = params[i];
     std::vector<BufferRef> slots(ctx_.buffers.slot_bytes.size());

@@ -57,6 +57,7 @@ struct Pool {
   // region state: written under mu by the caller, copied under mu by joining workers
   const std::function<void(int64_t)>* fn = nullptr;
   int64_t n = 0;
+  unsigned csr = 0;  // the caller's MXCSR (denormal.h): every thread of a region computes in one mode
   int64_t generation = 0;
   std::atomic<int64_t> gen_pub{0};  // == generation, read by spinning workers without the lock
   std::atomic<int64_t> next{0};     // (tag << kTagShift) | next index
@@ -82,15 +83,18 @@ struct Pool {
       spin_for(spin_us, [&] { return gen_pub.load(std::memory_order_acquire) != seen; });
       const std::function<void(int64_t)>* f;
       int64_t count, tag;
+      unsigned mode;
       {
         std::unique_lock<std::mutex> lk(mu);
         cv.wait(lk, [&] { return generation != seen; });
         seen = generation;
         f = fn;
         count = n;
+        mode = csr;
         tag = generation & kTagMask;
         active.fetch_add(1, std::memory_order_relaxed);
       }
+      if (_mm_getcsr() != mode) _mm_setcsr(mode);
       work(*f, count, tag);
       std::lock_guard<std::mutex> lk(mu);
       if (active.fetch_sub(1, std::memory_order_acq_rel) == 1) done_cv.notify_all();
@@ -102,6 +106,7 @@ struct Pool {
       std::lock_guard<std::mutex> lk(mu);
       fn = &f;
       n = count;
+      csr = _mm_getcsr();
       ++generation;
       tag = generation & kTagMask;
       next.store(tag << kTagShift, std::memory_order_release);

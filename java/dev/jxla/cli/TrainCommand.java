@@ -40,7 +40,8 @@ public final class TrainCommand {
   private TrainCommand() {}
 
   static final String USAGE = "usage: jxla train [--device tpu:v5e|tpu:<gen>[x<cores>]|host] [--model mlp|cnn] [--epochs N] [--batch N]\n"
-      + "                  [--lr X] [--seed N] [--replicas N] [--step compiled|eager] [--plot loss.png] [--quiet]";
+      + "                  [--lr X] [--seed N] [--replicas N] [--step compiled|eager] [--denormals flush|ieee]\n"
+      + "                  [--plot loss.png] [--quiet]";
 
   /** Options of one run. */
   static final class Options {
@@ -55,6 +56,9 @@ public final class TrainCommand {
     int trainLimit = 8000;
     int replicas;  // 0: one per core of the device (data parallel when > 1)
     String step = "compiled";  // compiled (TrainStep; one replica only) or eager
+    // flush (default): host arithmetic flushes subnormals to zero during the run, as XLA on CPU
+    // does (Jxla.setFlushDenormals; Adam's moments decay into subnormals: docs/training-speed.md)
+    String denormals = "flush";
   }
 
   /** Result of a run (for tests and the report). */
@@ -114,6 +118,7 @@ public final class TrainCommand {
           case "--train-limit": o.trainLimit = Integer.parseInt(v); break;
           case "--replicas": o.replicas = Integer.parseInt(v); break;
           case "--step": o.step = v; break;
+          case "--denormals": o.denormals = v; break;
           default: throw new IllegalArgumentException("unknown option " + a);
         }
       } catch (NumberFormatException e) {
@@ -122,6 +127,9 @@ public final class TrainCommand {
     }
     if (!o.model.equals("mlp") && !o.model.equals("cnn")) {
       throw new IllegalArgumentException("--model must be mlp or cnn, got " + o.model);
+    }
+    if (!o.denormals.equals("flush") && !o.denormals.equals("ieee")) {
+      throw new IllegalArgumentException("--denormals must be flush or ieee, got " + o.denormals);
     }
     if (!o.step.equals("compiled") && !o.step.equals("eager")) {
       throw new IllegalArgumentException("--step must be compiled or eager, got " + o.step);
@@ -158,6 +166,16 @@ public final class TrainCommand {
   }
 
   static Result train(Options o, PrintStream out) throws IOException {
+    boolean flush = Jxla.flushDenormals();
+    Jxla.setFlushDenormals(o.denormals.equals("flush"));
+    try {
+      return run(o, out);
+    } finally {
+      Jxla.setFlushDenormals(flush);  // the process's mode as it was (tests run several commands)
+    }
+  }
+
+  private static Result run(Options o, PrintStream out) throws IOException {
     Device dev = device(o.device);  // throws if the device kind is not available in this build
     Mnist data = Mnist.bundled();
     int px = data.rows * data.cols;

@@ -195,6 +195,11 @@ public final class JxlaLib {
 
   public static native int jxla_fusion_enabled(@Cast("int32_t*") IntPointer on);
 
+  // ---- subnormals on the host (session 6) ----
+  public static native int jxla_host_set_flush_denormals(int on);
+
+  public static native int jxla_host_flush_denormals(@Cast("int32_t*") IntPointer on);
+
   // ---- TPU MXU fast path (issue 4, mxufast) ----
   public static native int jxla_tpu_fastpath_set_enabled(int on);
 

@@ -424,6 +424,17 @@ public final class Native {
     return s.iout.get() != 0;
   }
 
+  // ---- subnormals on the host (session 6) ----
+  public static void setFlushDenormals(boolean on) {
+    check(JxlaLib.jxla_host_set_flush_denormals(on ? 1 : 0));
+  }
+
+  public static boolean flushDenormals() {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_host_flush_denormals(s.iout));
+    return s.iout.get() != 0;
+  }
+
   // ---- TPU MXU fast path (issue 4, mxufast) ----
   public static void setTpuFastPath(boolean on) {
     check(JxlaLib.jxla_tpu_fastpath_set_enabled(on ? 1 : 0));

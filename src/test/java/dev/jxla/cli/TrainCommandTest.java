@@ -69,8 +69,20 @@ class TrainCommandTest {
   }
 
   @Test
+  void theSubnormalModeIsFlushByDefaultAndRestoredAfterTheRun() throws Exception {
+    assertEquals("flush", TrainCommand.parse(new String[0]).denormals);
+    assertEquals("ieee", TrainCommand.parse(new String[] {"--denormals", "ieee"}).denormals);
+    boolean before = dev.jxla.Jxla.flushDenormals();
+    TrainCommand.Options o = TrainCommand.parse(new String[] {"--device", "host", "--epochs", "1", "--train-limit", "128", "--quiet"});
+    TrainCommand.Result r = TrainCommand.train(o, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    assertEquals(2, r.stepLoss.size());
+    assertEquals(before, dev.jxla.Jxla.flushDenormals());
+  }
+
+  @Test
   void badOptionsAreRejected() {
     assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--step", "jit"}));
+    assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--denormals", "zero"}));
     assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--replicas", "3"}));
     assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--model", "rnn"}));
     assertThrows(IllegalArgumentException.class, () -> TrainCommand.parse(new String[] {"--epochs"}));
