@@ -203,6 +203,35 @@ void fold_gemm_sum(const Kernel& k, Builder& b, FusedKernel& fk) {
   b.gemm_sum = user;
 }
 
+// The folded prefill is a row bias: element r * gn + j of the dot's space reads src[j] (the
+// broadcast of a vector along every dimension but the last, which is the dot's N).
+bool row_bias(const Gather& g, int64_t gn) {
+  if (g.shape.empty() || g.shape.back() != gn || g.st.back() != 1) return false;
+  for (size_t d = 0; d + 1 < g.st.size(); ++d)
+    if (g.st[d] != 0) return false;
+  return true;
+}
+
+// Session 6: a dot kernel whose epilogue is only a folded row bias and/or relu of the GEMM
+// result in place can run it in the micro-kernel's stores (FusedKernel::epi_kernel).
+void match_store_epilogue(const Kernel& k, FusedKernel& fk) {
+  if (fk.dot_is_output || fk.gemm_into_out != 0 || k.outputs.size() != 1 || fk.out_dtype[0] != DType::F32) return;
+  if (fk.prefill >= 0 && !(fk.prefill_gather && row_bias(fk.prefill_g, fk.gn))) return;  // a residual: prefill
+  bool relu = false;
+  if (fk.passes.size() == 1) {  // exactly out0 = relu(gemm)
+    const Prog& p = fk.passes[0];
+    if (p.scalar || p.ins.size() != 2) return;
+    const Ins &g = p.ins[0], &r = p.ins[1];
+    if (g.t != Ins::LoadGemm || g.out >= 0 || r.t != Ins::Unary || r.op != Op::Relu || r.a != g.dst || r.out != 0) return;
+    relu = true;
+  } else if (!fk.passes.empty()) {
+    return;
+  }
+  if (fk.prefill < 0 && !relu) return;
+  fk.epi_kernel = true;
+  fk.epi_relu = relu;
+}
+
 bool cheap_unary(Op op) {  // a vector loop in fused_ops_impl.inc (no per-element library call)
   switch (op) {
     case Op::Neg: case Op::Abs: case Op::Relu: case Op::Sqrt: case Op::Rsqrt: case Op::Exp: case Op::Sigmoid:
@@ -325,6 +354,7 @@ std::shared_ptr<FusedKernel> compile_fused_kernel(const Kernel& k) {
     for (const Ins& I : fk->passes.back().ins)
       if ((I.t == Ins::Unary && !cheap_unary(I.op)) || (I.t == Ins::Binary && I.op == Op::Pow)) fk->serial_epilogue = false;
   }
+  if (k.kind == Kernel::Dot) match_store_epilogue(k, *fk);
   static const bool adam_on = !std::getenv("JXLA_FUSED_ADAM") || std::strcmp(std::getenv("JXLA_FUSED_ADAM"), "0") != 0;
   if (adam_on && (k.kind == Kernel::Loop || k.kind == Kernel::Dot)) {
     // operands of a hand-fused pattern (JXLA_FUSED_ADAM=0 turns it off: A/B measurements): full-size f32 inputs, the GEMM result, scalar slots

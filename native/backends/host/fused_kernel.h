@@ -27,5 +27,13 @@ int64_t fused_jit_runs();
 // tests). Results are bit-identical either way.
 bool tile_epilogue_enabled();
 void tile_epilogue_set_enabled(bool on);
+// Session 6: on those grids, an epilogue that is only a row bias and/or relu (matmul + bias +
+// relu) is applied by the GEMM micro-kernel's stores instead (no prefill, no pass over C).
+// JXLA_STORE_EPILOGUE=0 (read once) or store_epilogue_set_enabled(false) turns that off: the
+// tile hooks then run it as before. Bit-identical either way. store_epilogue_runs counts the
+// dot kernel runs that took it (tests).
+bool store_epilogue_enabled();
+void store_epilogue_set_enabled(bool on);
+int64_t store_epilogue_runs();
 
 }  // namespace jxla

@@ -4,7 +4,8 @@
 // it with a folded bias/residual (beta = 1), and runs host_sgemm / host_sgemm_packed (gemm.h).
 // On the 2-D tile grids (prepacked weights: host_sgemm_packed; per-call operands when
 // host_sgemm_grid_b_tiles applies: host_sgemm_hooked) the prefill and the element-wise epilogue
-// run inside each GEMM tile on the thread that computed it (GemmTileHooks).
+// run inside each GEMM tile on the thread that computed it (GemmTileHooks); an epilogue that is
+// only a row bias and/or relu runs in the micro-kernel's stores instead (session 6).
 // Invariants: C never aliases an input (a donated output gets scratch instead); each element of
 // C is prefilled, multiplied and passed through the epilogue exactly once, by one thread, in that
 // order; results are bit-identical with the hooks on or off (JXLA_TILE_EPILOGUE=0).
@@ -48,7 +49,16 @@ float* gemm_scratch(int64_t n) {
   }
   return s.p.get();
 }
+std::atomic<bool>& store_epilogue_flag() {
+  static std::atomic<bool> on{!std::getenv("JXLA_STORE_EPILOGUE") || std::strcmp(std::getenv("JXLA_STORE_EPILOGUE"), "0") != 0};
+  return on;
+}
+std::atomic<int64_t> g_store_epilogue_runs{0};
 }  // namespace
+
+bool store_epilogue_enabled() { return store_epilogue_flag().load(std::memory_order_relaxed); }
+void store_epilogue_set_enabled(bool on) { store_epilogue_flag() = on; }
+int64_t store_epilogue_runs() { return g_store_epilogue_runs.load(); }
 
 bool tile_epilogue_enabled() { return tile_epilogue_flag().load(std::memory_order_relaxed); }
 void tile_epilogue_set_enabled(bool on) { tile_epilogue_flag() = on; }
@@ -75,6 +85,20 @@ bool run_dot_gemm(const FusedKernel& fk, const std::vector<const Buffer*>& in, c
   // 2-D tiles with hooks: over prepacked weights, or per-call packed operands when the grid
   // applies to this shape (gemm_grid.cpp, session 5)
   const bool grid = packed || host_sgemm_grid_b_tiles(fk.ta, fk.gm, fk.gn, fk.gk, nullptr, nullptr) > 0;
+  const float* out_c = fk.gemm_into_out >= 0 ? out[fk.gemm_into_out]->as<float>() : nullptr;
+  if (grid && tile_epilogue_enabled() && !fk.adam && !fk.nt_out && fk.epi_kernel && C == out_c &&
+      store_epilogue_enabled()) {
+    g_store_epilogue_runs.fetch_add(1, std::memory_order_relaxed);
+    // the epilogue is a row bias and/or relu (fused_kernel.cpp match_store_epilogue): the
+    // micro-kernel's stores apply it (gemm.h), so neither a prefill nor an epilogue pass touches
+    // C; bit-identical to the prefill + beta = 1 + relu pass below (sgemm_avx2.h TileEpilogue)
+    GemmTileHooks hooks;
+    hooks.bias = fk.prefill >= 0 ? in[fk.prefill]->as<float>() : nullptr;
+    hooks.relu = fk.epi_relu;
+    if (packed) host_sgemm_packed(fk.ta, fk.gm, fk.gn, fk.gk, A, lda, *packed, C, fk.gn, 0.0f, &hooks);
+    else host_sgemm_hooked(fk.ta, fk.tb, fk.gm, fk.gn, fk.gk, A, lda, B, ldb, C, fk.gn, 0.0f, &hooks);
+    return true;
+  }
   if (grid && tile_epilogue_enabled() && !fk.adam && !fk.nt_out) {
     // 2-D tiles over the pool (gemm.h): each tile is prefilled, multiplied and run through the
     // element-wise epilogue by the thread that owns it while it is in cache, so no serial pass

@@ -76,6 +76,11 @@ struct FusedKernel {
   bool prefill_gather = false;
   Gather prefill_g;
   std::shared_ptr<PrepackCache> prepack;  // dot: packed constant B operands (prepack.h)
+  // session 6: the whole epilogue is a row bias (the folded prefill, a broadcast of a vector
+  // along the rows) and/or relu of the GEMM result, written in place: on the 2-D tile grids the
+  // micro-kernel's stores apply it (gemm.h GemmTileHooks bias/relu), no pass over C at all
+  bool epi_kernel = false;
+  bool epi_relu = false;
   bool serial_epilogue = false;  // run the epilogue on the calling thread (see run_fused_kernel)
   // element-wise loop kernels: the whole op list compiled to machine code (fused_jit.h), run on
   // the part of each task's range that is a multiple of its step; the interpreter does the tail

@@ -20,6 +20,7 @@
 #include <new>
 #include "backends/host/sgemm_avx2.h"
 #include "backends/host/thread_pool.h"
+#include "ir/error.h"
 
 namespace jxla {
 
@@ -220,34 +221,70 @@ int64_t host_sgemv_tile_cols(int64_t N, int64_t K) {
   return std::min(round_up(N, 16), std::max(min_cols, by_threads));
 }
 
+GemmHookRun::GemmHookRun(const GemmTileHooks* h, float* C, int64_t ldc, float beta) : beta_(beta) {
+  if (!h) return;
+  before_ = h->before;
+  after_ = h->after;
+  if (!h->bias && !h->relu) return;
+  if (h->bias && (beta != 0.0f || h->before)) internal("host_sgemm: a bias epilogue needs beta 0 and no before hook");
+  const float* bias = h->bias;
+  const GemmTileFn* user_after = h->after;
+  const bool relu = h->relu;
+  if (bias) {  // C = bias rows, then C += A B: the values of the kernel's first-block bias add
+    beta_ = 1.0f;
+    pre_ = [=](int64_t i0, int64_t m, int64_t j0, int64_t n) {
+      for (int64_t r = i0; r < i0 + m; ++r) std::memcpy(C + r * ldc + j0, bias + j0, static_cast<size_t>(n) * 4);
+    };
+    before_ = &pre_;
+  }
+  post_ = [=](int64_t i0, int64_t m, int64_t j0, int64_t n) {
+    if (relu)
+      for (int64_t r = i0; r < i0 + m; ++r)
+        for (float *c = C + r * ldc + j0, *e = c + n; c < e; ++c) *c = *c > 0.0f ? *c : (*c != *c ? *c : 0.0f);
+    if (user_after) (*user_after)(i0, m, j0, n);
+  };
+  after_ = &post_;
+}
+
 void host_sgemm_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackedB& B,
                        float* C, int64_t ldc, float beta, const GemmTileHooks* hooks) {
-  const GemmTileFn* before = hooks ? hooks->before : nullptr;
-  const GemmTileFn* after = hooks ? hooks->after : nullptr;
-  if (!grid_flag().load(std::memory_order_relaxed)) {
-    if (before) (*before)(0, M, 0, N);
-    packed_1d(ta, M, N, K, A, lda, B, C, ldc, beta);
-    if (after) (*after)(0, M, 0, N);
-    return;
-  }
-  if (M == 1) {  // batch 1: column tiles of a GEMV over the packed panels
-    const int64_t inc = ta ? lda : 1, w = host_sgemv_tile_cols(N, K), tiles = (N + w - 1) / w;
-    parallel_for(tiles, [&](int64_t t) {
-      const int64_t j0 = t * w, n = std::min(w, N - j0);
-      if (before) (*before)(0, 1, j0, n);
-      sgemm_avx2_row_packed(n, K, A, inc, B, j0, C + j0, beta);
-      if (after) (*after)(0, 1, j0, n);
-    });
-    return;
+  {  // paths without 2-D tiles: bias and relu as passes around the product (GemmHookRun)
+    const GemmHookRun run(hooks, C, ldc, beta);
+    const GemmTileFn* before = run.before();
+    const GemmTileFn* after = run.after();
+    const float b1 = run.beta();
+    if (!grid_flag().load(std::memory_order_relaxed)) {
+      if (before) (*before)(0, M, 0, N);
+      packed_1d(ta, M, N, K, A, lda, B, C, ldc, b1);
+      if (after) (*after)(0, M, 0, N);
+      return;
+    }
+    if (M == 1) {  // batch 1: column tiles of a GEMV over the packed panels
+      const int64_t inc = ta ? lda : 1, w = host_sgemv_tile_cols(N, K), tiles = (N + w - 1) / w;
+      parallel_for(tiles, [&](int64_t t) {
+        const int64_t j0 = t * w, n = std::min(w, N - j0);
+        if (before) (*before)(0, 1, j0, n);
+        sgemm_avx2_row_packed(n, K, A, inc, B, j0, C + j0, b1);
+        if (after) (*after)(0, 1, j0, n);
+      });
+      return;
+    }
   }
   int64_t mb = M, nb = N;
   const int64_t tiles = host_sgemm_grid(M, N, K, &mb, &nb);
   if (tiles <= 1) {
-    if (before) (*before)(0, M, 0, N);
-    sgemm_avx2_packed(ta, M, N, K, A, lda, B, 0, C, ldc, beta);
-    if (after) (*after)(0, M, 0, N);
+    const GemmHookRun run(hooks, C, ldc, beta);
+    if (run.before()) (*run.before())(0, M, 0, N);
+    sgemm_avx2_packed(ta, M, N, K, A, lda, B, 0, C, ldc, run.beta());
+    if (run.after()) (*run.after())(0, M, 0, N);
     return;
   }
+  // the 2-D tiles: bias and relu in the micro-kernel's stores (sgemm_avx2_tile)
+  const GemmTileFn* before = hooks ? hooks->before : nullptr;
+  const GemmTileFn* after = hooks ? hooks->after : nullptr;
+  const float* bias = hooks ? hooks->bias : nullptr;
+  const bool relu = hooks && hooks->relu;
+  if (bias && beta != 0.0f) internal("host_sgemm_packed: a bias epilogue needs beta 0");
   const int64_t rblocks = (M + mb - 1) / mb, cblocks = (N + nb - 1) / nb;
   // op(A) packed once and shared by every column tile, unless N is narrow (few B panels: each
   // packed value would be reused too rarely; sgemm_avx2.h) and A is stored M x K (read in
@@ -308,16 +345,18 @@ void host_sgemm_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A,
     }
     const int64_t i0 = rb * mb, m = std::min(mb, M - i0);
     float* c = C + i0 * ldc + j0;
+    const TileEpilogue te{bias ? bias + j0 : nullptr, relu};
+    const TileEpilogue* epi = bias || relu ? &te : nullptr;
     if (before) (*before)(i0, m, j0, n);
     if (!pack) {
-      sgemm_avx2_tile(m, n, K, nullptr, 0, 0, A + i0 * lda, lda, B, j0, c, ldc, beta);
+      sgemm_avx2_tile(m, n, K, nullptr, 0, 0, A + i0 * lda, lda, B, j0, c, ldc, beta, epi);
     } else if (!priv && (state[rb].load(std::memory_order_acquire) == 2 || claim(rb))) {
-      sgemm_avx2_tile(m, n, K, shared, mstride, i0, nullptr, 0, B, j0, c, ldc, beta);
+      sgemm_avx2_tile(m, n, K, shared, mstride, i0, nullptr, 0, B, j0, c, ldc, beta, epi);
     } else {
       const int64_t ms = round_up(m, 6);
       float* mine = tl_private_a.get(static_cast<size_t>(ms * K));
       sgemm_avx2_pack_a_rows(ta, K, A, lda, i0, m, mine, ms, 0);
-      sgemm_avx2_tile(m, n, K, mine, ms, 0, nullptr, 0, B, j0, c, ldc, beta);
+      sgemm_avx2_tile(m, n, K, mine, ms, 0, nullptr, 0, B, j0, c, ldc, beta, epi);
     }
     if (after) (*after)(i0, m, j0, n);
   });

@@ -38,6 +38,29 @@ using GemmTileFn = std::function<void(int64_t i0, int64_t m, int64_t j0, int64_t
 struct GemmTileHooks {
   const GemmTileFn* before = nullptr;
   const GemmTileFn* after = nullptr;
+  // session 6: a bias row (bias[j] for column j of C, N floats) and/or relu: C = relu(bias +
+  // op(A) op(B)). The 2-D tile paths apply them in the micro-kernel's stores (sgemm_avx2.h
+  // TileEpilogue); the others prefill C with the bias rows, run with beta = 1 and relu C after.
+  // Same bits either way. With a bias, beta must be 0 and `before` null. `after` runs last.
+  const float* bias = nullptr;
+  bool relu = false;
+};
+// The hooks of one call for the paths that do not apply bias/relu in the micro-kernel: before()
+// and after() include the bias prefill and the relu, beta() is the beta to run with (gemm.cpp).
+class GemmHookRun {
+ public:
+  GemmHookRun(const GemmTileHooks* h, float* C, int64_t ldc, float beta);
+  GemmHookRun(const GemmHookRun&) = delete;  // before()/after() point into the object
+  GemmHookRun& operator=(const GemmHookRun&) = delete;
+  const GemmTileFn* before() const { return before_; }
+  const GemmTileFn* after() const { return after_; }
+  float beta() const { return beta_; }
+
+ private:
+  GemmTileFn pre_, post_;
+  const GemmTileFn* before_ = nullptr;
+  const GemmTileFn* after_ = nullptr;
+  float beta_ = 0.0f;
 };
 // host_sgemm with op(B) prepacked: 2-D tiles (host_sgemm_grid) handed out dynamically over the
 // pool; op(A) is packed once per call (unless N is narrow: then read in place), its row blocks

@@ -24,6 +24,7 @@
 #include "backends/host/sgemm_avx2.h"
 #include "backends/host/float_scratch.h"
 #include "backends/host/thread_pool.h"
+#include "ir/error.h"
 
 namespace jxla {
 
@@ -109,11 +110,16 @@ void host_sgemm_hooked(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const 
   int64_t mb = M, nb = N;
   const int64_t tiles = host_sgemm_grid_b_tiles(ta, M, N, K, &mb, &nb);
   if (tiles <= 0) {  // host_sgemm's own path (1-D tiles, OpenBLAS, one call); hooks around it
-    if (before) (*before)(0, M, 0, N);
-    host_sgemm(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, beta);
-    if (after) (*after)(0, M, 0, N);
+    const GemmHookRun run(hooks, C, ldc, beta);  // bias prefill and relu as passes
+    if (run.before()) (*run.before())(0, M, 0, N);
+    host_sgemm(ta, tb, M, N, K, A, lda, B, ldb, C, ldc, run.beta());
+    if (run.after()) (*run.after())(0, M, 0, N);
     return;
   }
+  // bias and relu in the micro-kernel's stores (sgemm_avx2_tile)
+  const float* bias = hooks ? hooks->bias : nullptr;
+  const bool relu = hooks && hooks->relu;
+  if (bias && beta != 0.0f) internal("host_sgemm_hooked: a bias epilogue needs beta 0");
   g_runs.fetch_add(1, std::memory_order_relaxed);
   const int64_t rblocks = (M + mb - 1) / mb, cblocks = (N + nb - 1) / nb;
   // op(A) packed once and shared by every column tile, unless N is narrow and A is stored M x K
@@ -167,16 +173,18 @@ void host_sgemm_hooked(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const 
       bj = 0;
     }
     float* c = C + i0 * ldc + j0;
+    const TileEpilogue te{bias ? bias + j0 : nullptr, relu};
+    const TileEpilogue* epi = bias || relu ? &te : nullptr;
     if (before) (*before)(i0, m, j0, n);
     if (!pack_a) {
-      sgemm_avx2_tile(m, n, K, nullptr, 0, 0, A + i0 * lda, lda, *pb, bj, c, ldc, beta);
+      sgemm_avx2_tile(m, n, K, nullptr, 0, 0, A + i0 * lda, lda, *pb, bj, c, ldc, beta, epi);
     } else if (!priv && (sa[rb].load(std::memory_order_acquire) == 2 || claim_a(rb))) {
-      sgemm_avx2_tile(m, n, K, shared_a, mstride, i0, nullptr, 0, *pb, bj, c, ldc, beta);
+      sgemm_avx2_tile(m, n, K, shared_a, mstride, i0, nullptr, 0, *pb, bj, c, ldc, beta, epi);
     } else {
       const int64_t ms = round_up(m, 6);
       float* mine = tl_private_a.get(static_cast<size_t>(ms * K));
       sgemm_avx2_pack_a_rows(ta, K, A, lda, i0, m, mine, ms, 0);
-      sgemm_avx2_tile(m, n, K, mine, ms, 0, nullptr, 0, *pb, bj, c, ldc, beta);
+      sgemm_avx2_tile(m, n, K, mine, ms, 0, nullptr, 0, *pb, bj, c, ldc, beta, epi);
     }
     if (after) (*after)(i0, m, j0, n);
   });

@@ -12,6 +12,8 @@
 // Short full-width edge panels (1-5 rows) use an R-row kernel straight into C; one-row products
 // over a PackedB use a 1 x 64 row kernel (sgemm_avx2_row_packed); 2-D tiles over a PackedB and
 // a once-packed A run sgemm_avx2_tile. All keep the per-element arithmetic above.
+// sgemm_avx2_tile can apply a row bias (first K block) and relu (last K block) in the kernel's
+// stores (TileEpilogue, session 6): the same values as a bias prefill + beta 1 + a relu pass.
 #include "backends/host/sgemm_avx2.h"
 #include "backends/host/float_scratch.h"
 #include "ir/error.h"
@@ -158,15 +160,33 @@ struct RowsAEdge {  // fewer than 6 rows left: the missing rows repeat the last 
 };
 
 // Stores one 16-float row of accumulators into C: c = s (first K block) or c + s (later ones).
+// Epilogue (sgemm_avx2.h TileEpilogue): with bias (first K block, beta 0) c = bias + s, the value a
+// prefill of C with the bias followed by c + s gives; with relu (last K block) the stored value is
+// relu'd (x if x > 0 or NaN, else +0: the fused interpreter's relu, fused_ops_impl.inc).
 __attribute__((target("avx2,fma"), always_inline)) inline void store_row16(float* row, __m256 lo, __m256 hi,
-                                                                          bool overwrite) {
-  if (overwrite) {
-    _mm256_storeu_ps(row, lo);
-    _mm256_storeu_ps(row + 8, hi);
-  } else {
-    _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), lo));
-    _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), hi));
+                                                                          bool overwrite, const float* bias = nullptr,
+                                                                          bool relu = false) {
+  if (bias) {
+    lo = _mm256_add_ps(_mm256_loadu_ps(bias), lo);
+    hi = _mm256_add_ps(_mm256_loadu_ps(bias + 8), hi);
+  } else if (!overwrite) {
+    lo = _mm256_add_ps(_mm256_loadu_ps(row), lo);
+    hi = _mm256_add_ps(_mm256_loadu_ps(row + 8), hi);
   }
+  if (relu) {
+    const __m256 z = _mm256_setzero_ps();
+    lo = _mm256_and_ps(lo, _mm256_cmp_ps(lo, z, _CMP_NLE_UQ));
+    hi = _mm256_and_ps(hi, _mm256_cmp_ps(hi, z, _CMP_NLE_UQ));
+  }
+  _mm256_storeu_ps(row, lo);
+  _mm256_storeu_ps(row + 8, hi);
+}
+
+// The scalar form of store_row16's epilogue for edge tiles (same operations per element).
+inline float store_one(float c, float s, bool overwrite, const float* bias, bool relu) {
+  float v = bias ? *bias + s : overwrite ? s : c + s;
+  if (relu) v = v > 0.0f ? v : (v != v ? v : 0.0f);
+  return v;
 }
 
 // The 6x16 micro-kernel: acc = sum_k a[k] (x) pb[k] in k order (12 ymm accumulators, one FMA
@@ -174,7 +194,7 @@ __attribute__((target("avx2,fma"), always_inline)) inline void store_row16(float
 // the same values are loaded from, never the arithmetic.
 template <typename ASrc>
 __attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, ASrc a_src, const float* pb, float* c, int64_t ldc,
-                                                       bool overwrite) {
+                                                       bool overwrite, const float* bias = nullptr, bool relu = false) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
@@ -205,7 +225,7 @@ __attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, ASrc a_src, con
   }
   const __m256 acc[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   for (int64_t r = 0; r < kMR; ++r) {
-    store_row16(c + r * ldc, acc[r][0], acc[r][1], overwrite);
+    store_row16(c + r * ldc, acc[r][0], acc[r][1], overwrite, bias, relu);
   }
 }
 
@@ -214,7 +234,7 @@ __attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, ASrc a_src, con
 // the scratch tile. Per element the same FMA chain from 0 in k order, then the same store/add.
 template <int R, typename ASrc>
 __attribute__((target("avx2,fma"))) void kernel_rx16(int64_t kc, ASrc a_src, const float* pb, float* c, int64_t ldc,
-                                                       bool overwrite) {
+                                                       bool overwrite, const float* bias, bool relu) {
   __m256 acc[R][2];
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
@@ -232,18 +252,19 @@ __attribute__((target("avx2,fma"))) void kernel_rx16(int64_t kc, ASrc a_src, con
   }
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
-    store_row16(c + r * ldc, acc[r][0], acc[r][1], overwrite);
+    store_row16(c + r * ldc, acc[r][0], acc[r][1], overwrite, bias, relu);
   }
 }
 
 template <typename ASrc>
-void kernel_rows(int64_t mr, int64_t kc, ASrc a_src, const float* pb, float* c, int64_t ldc, bool overwrite) {
+void kernel_rows(int64_t mr, int64_t kc, ASrc a_src, const float* pb, float* c, int64_t ldc, bool overwrite,
+                 const float* bias, bool relu) {
   switch (mr) {
-    case 1: kernel_rx16<1>(kc, a_src, pb, c, ldc, overwrite); break;
-    case 2: kernel_rx16<2>(kc, a_src, pb, c, ldc, overwrite); break;
-    case 3: kernel_rx16<3>(kc, a_src, pb, c, ldc, overwrite); break;
-    case 4: kernel_rx16<4>(kc, a_src, pb, c, ldc, overwrite); break;
-    default: kernel_rx16<5>(kc, a_src, pb, c, ldc, overwrite); break;
+    case 1: kernel_rx16<1>(kc, a_src, pb, c, ldc, overwrite, bias, relu); break;
+    case 2: kernel_rx16<2>(kc, a_src, pb, c, ldc, overwrite, bias, relu); break;
+    case 3: kernel_rx16<3>(kc, a_src, pb, c, ldc, overwrite, bias, relu); break;
+    case 4: kernel_rx16<4>(kc, a_src, pb, c, ldc, overwrite, bias, relu); break;
+    default: kernel_rx16<5>(kc, a_src, pb, c, ldc, overwrite, bias, relu); break;
   }
 }
 
@@ -251,8 +272,11 @@ void kernel_rows(int64_t mr, int64_t kc, ASrc a_src, const float* pb, float* c, 
 // lda) times one packed B block (kc x nc) into C.
 // pf_after (may be null): the B micro-panel needed after this block (the next K block's first
 // panel of the tile), prefetched during the last panel like the others.
+// bias (may be null; first K block with beta 0 only): bias[j] for column j of C, added in the
+// stores; relu (last K block only): applied in the stores (store_row16).
 void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const float* a, int64_t lda, const float* pb,
-                  float* C, int64_t ldc, bool overwrite, const float* pf_after = nullptr) {
+                  float* C, int64_t ldc, bool overwrite, const float* pf_after = nullptr, const float* bias = nullptr,
+                  bool relu = false) {
   alignas(64) float tile[kMR * kNR];
   // the next B micro-panel (kc lines of 64 B) is prefetched into L2 a slice per kernel call
   // while this one is swept: a prepacked B comes from L3, and short tiles (few row panels per
@@ -267,13 +291,14 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const flo
       if (next)
         for (int64_t l = ir / kMR * pf_per, e = std::min(kc, l + pf_per); l < e; ++l) _mm_prefetch(next + l * 64, _MM_HINT_T1);
       float* c = C + ir * ldc + jr;
+      const float* bj = bias ? bias + jr : nullptr;
       if (mr < kMR && nr == kNR) {  // a short full-width panel: only its rows, straight into C
         if (pa) {
-          kernel_rows(mr, kc, PackedA{pa + ir * kc}, b, c, ldc, overwrite);
+          kernel_rows(mr, kc, PackedA{pa + ir * kc}, b, c, ldc, overwrite, bj, relu);
         } else {
           RowsAEdge src{a + ir * lda, {}};
           for (int64_t i = 0; i < kMR; ++i) src.off[i] = std::min(i, mr - 1) * lda;
-          kernel_rows(mr, kc, src, b, c, ldc, overwrite);
+          kernel_rows(mr, kc, src, b, c, ldc, overwrite, bj, relu);
         }
         continue;
       }
@@ -282,18 +307,23 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const flo
       float* out = full ? c : tile;
       const int64_t ldo = full ? ldc : kNR;
       const bool ow = full ? overwrite : true;
+      // the epilogue goes into the kernel's stores only when it writes C itself (full panels);
+      // an edge tile applies it in the scalar copy below (bias: only the nr valid columns are read)
+      const float* kb = full ? bj : nullptr;
+      const bool kr = full && relu;
       if (pa) {
-        kernel_6x16(kc, PackedA{pa + ir * kc}, b, out, ldo, ow);
+        kernel_6x16(kc, PackedA{pa + ir * kc}, b, out, ldo, ow, kb, kr);
       } else if (mr == kMR) {
-        kernel_6x16(kc, RowsA{a + ir * lda, lda}, b, out, ldo, ow);
+        kernel_6x16(kc, RowsA{a + ir * lda, lda}, b, out, ldo, ow, kb, kr);
       } else {
         RowsAEdge src{a + ir * lda, {}};
         for (int64_t i = 0; i < kMR; ++i) src.off[i] = std::min(i, mr - 1) * lda;
-        kernel_6x16(kc, src, b, out, ldo, ow);
+        kernel_6x16(kc, src, b, out, ldo, ow, kb, kr);
       }
       if (full) continue;
       for (int64_t i = 0; i < mr; ++i)
-        for (int64_t j = 0; j < nr; ++j) c[i * ldc + j] = overwrite ? tile[i * kNR + j] : c[i * ldc + j] + tile[i * kNR + j];
+        for (int64_t j = 0; j < nr; ++j)
+          c[i * ldc + j] = store_one(c[i * ldc + j], tile[i * kNR + j], overwrite, bj ? bj + j : nullptr, relu);
     }
   }
 }
@@ -477,7 +507,20 @@ void sgemm_avx2_pack_a_rows(bool ta, int64_t K, const float* A, int64_t lda, int
 }
 
 void sgemm_avx2_tile(int64_t m, int64_t n, int64_t K, const float* pa, int64_t mstride, int64_t r, const float* a,
-                     int64_t lda, const PackedB& B, int64_t j0, float* C, int64_t ldc, float beta) {
+                     int64_t lda, const PackedB& B, int64_t j0, float* C, int64_t ldc, float beta, const TileEpilogue* epi) {
+  const float* bias = epi ? epi->bias : nullptr;
+  const bool relu = epi && epi->relu;
+  if (bias && beta != 0.0f) internal("sgemm_avx2_tile: a bias epilogue needs beta 0");
+  if (K <= 0 && (bias || relu)) {  // empty sum: C = relu(bias), relu(0) or relu(C) (beta 1)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        float& c = C[i * ldc + j];
+        float v = bias ? bias[j] : beta == 0.0f ? 0.0f : c;
+        if (relu) v = v > 0.0f ? v : (v != v ? v : 0.0f);
+        c = v;
+      }
+    return;
+  }
   if (trivial(m, n, K, C, ldc, beta)) return;
   if (K != B.K || j0 % kNR != 0 || j0 < 0 || j0 + n > B.N || (pa && r % kMR != 0))
     internal("sgemm_avx2_tile: columns [", j0, ", ", j0 + n, ") x K ", K, " outside the packed ", B.K, " x ", B.N);
@@ -488,6 +531,9 @@ void sgemm_avx2_tile(int64_t m, int64_t n, int64_t K, const float* pa, int64_t m
   for (int64_t pc = 0; pc < K; pc += kblk) {
     const int64_t kc = std::min(kblk, K - pc);
     const bool overwrite = pc == 0 && beta == 0.0f;
+    // the epilogue rides on the stores: the bias on the first K block's, relu on the last's
+    const float* kb = pc == 0 ? bias : nullptr;
+    const bool kr = relu && pc + kc >= K;
     const float* b = B.data.get() + pc * B.npad + j0 * kc;
     // the first panel of the next K block is fetched while the last one of this block runs
     // (a prepacked B tile starts cold from L3 or memory at every K block otherwise)
@@ -495,8 +541,8 @@ void sgemm_avx2_tile(int64_t m, int64_t n, int64_t K, const float* pa, int64_t m
     for (int64_t ic = 0; ic < m; ic += kMC) {
       const int64_t mc = std::min(kMC, m - ic);
       const float* pf = ic + kMC >= m ? after : nullptr;
-      if (pa) macro_kernel(mc, n, kc, pa + pc * mstride + (r + ic) * kc, nullptr, 0, b, C + ic * ldc, ldc, overwrite, pf);
-      else macro_kernel(mc, n, kc, nullptr, a + ic * lda + pc, lda, b, C + ic * ldc, ldc, overwrite, pf);
+      if (pa) macro_kernel(mc, n, kc, pa + pc * mstride + (r + ic) * kc, nullptr, 0, b, C + ic * ldc, ldc, overwrite, pf, kb, kr);
+      else macro_kernel(mc, n, kc, nullptr, a + ic * lda + pc, lda, b, C + ic * ldc, ldc, overwrite, pf, kb, kr);
     }
   }
 }

@@ -69,8 +69,12 @@ void sgemm_avx2_pack_a_rows(bool ta, int64_t K, const float* A, int64_t lda, int
 // times columns [j0, j0 + n) of B (j0 a multiple of 16) + beta C. pa == nullptr: op(A) is read in
 // place from a (stored m x K, lda; the narrow-N path). Bit-identical to sgemm_avx2 on the same
 // rows and columns (same K blocks, same panel values, same kernel).
+// epi (session 6, may be null): a bias row and/or relu applied by the micro-kernel's stores
+// (TileEpilogue below).
+struct TileEpilogue;
 void sgemm_avx2_tile(int64_t m, int64_t n, int64_t K, const float* pa, int64_t mstride, int64_t r, const float* a,
-                     int64_t lda, const PackedB& B, int64_t j0, float* C, int64_t ldc, float beta);
+                     int64_t lda, const PackedB& B, int64_t j0, float* C, int64_t ldc, float beta,
+                     const TileEpilogue* epi = nullptr);
 // One row of C (batch-1 inference): C[0, 0..n) = op(A)'s row (element k at a[k * inc]) times
 // columns [j0, j0 + n) of B + beta C, streaming the packed panels. Bit-identical to the same row
 // of any sgemm_avx2 / sgemm_avx2_packed / sgemm_avx2_tile product (same K blocks, same FMA chain
@@ -84,5 +88,17 @@ void sgemm_avx2_row_packed(int64_t n, int64_t K, const float* a, int64_t inc, co
 // panels sgemm_avx2_pack_b writes there; the columns past n up to the next multiple of 16 are zero.
 // Disjoint column ranges may be packed concurrently by different threads.
 void sgemm_avx2_pack_b_cols(bool tb, const float* B, int64_t ldb, int64_t j0, int64_t n, PackedB& dst, int64_t d0);
+
+// ---- session 6 (matmul + bias + relu: the epilogue in the micro-kernel's stores) ----
+// bias: bias[j] for the tile's column j (n floats; only the valid columns are read), added by
+// the first K block's stores (beta must be 0): c = bias + block sum, exactly the value of a
+// prefill of C with the bias followed by beta = 1, so the bits equal the folded-bias path
+// (fused_kernel.cpp fold_gemm_sum) with no pass over C and no read of C in the first block.
+// relu: applied by the last K block's stores (x if x > 0 or NaN, else +0), the same value as a
+// relu pass over the finished C. K = 0: C = relu(bias), relu(0), or relu(C) with beta 1.
+struct TileEpilogue {
+  const float* bias = nullptr;
+  bool relu = false;
+};
 
 }  // namespace jxla
