@@ -225,6 +225,7 @@ public final class TrainCommand {
         double lossSum = 0;
         long correct = 0;
         long t0 = System.nanoTime();
+        long lastBar = t0;
         for (int s = 0; s < steps; s++) {
           for (int b = 0; b < o.batch; b++) {
             int k = order[s * o.batch + b];
@@ -256,8 +257,12 @@ public final class TrainCommand {
           }
           lossSum += l;
           res.stepLoss.add(l);
-          if (!o.quiet && (s % 5 == 4 || s == steps - 1)) {
-            double el = (System.nanoTime() - t0) / 1e9;
+          // redrawn at most every 0.1 s (tqdm's mininterval) and at the epoch's last step: a
+          // formatted line every few steps cost more than the step's own Java work
+          long now = System.nanoTime();
+          if (!o.quiet && (now - lastBar >= 100_000_000L || s == steps - 1)) {
+            lastBar = now;
+            double el = (now - t0) / 1e9;
             out.print(bar(epoch, o.epochs, s + 1, steps, lossSum / (s + 1), 100.0 * correct / ((s + 1) * (long) o.batch),
                 (s + 1) / el));
           }
