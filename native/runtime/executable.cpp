@@ -1,5 +1,9 @@
-// executable.cpp - the reference executable and the compile cache.
+// executable.cpp - the reference executable and the compile cache (with JXLA_PROFILE, the cached
+// executables' per-kernel profiles are written to stderr at exit).
 #include "runtime/executable.h"
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include "backends/host/reference.h"
@@ -27,9 +31,23 @@ struct Cache {
   std::mutex mu;
   std::map<std::pair<uint64_t, uint64_t>, std::shared_ptr<Executable>> map;
 };
+// JXLA_PROFILE: the cached executables live as long as the process, so their profiles are
+// written to stderr at exit (an executable freed earlier writes its own, fused_exec.cpp)
+void print_cached_profiles();
 Cache& cache() {
-  static Cache* c = new Cache();
+  static Cache* c = [] {
+    const char* p = std::getenv("JXLA_PROFILE");
+    if (p && std::strcmp(p, "0") != 0) std::atexit(print_cached_profiles);
+    return new Cache();
+  }();
   return *c;
+}
+void print_cached_profiles() {
+  std::lock_guard<std::mutex> g(cache().mu);
+  for (auto& kv : cache().map) {
+    const std::string t = kv.second->profile();
+    if (!t.empty()) std::fputs(t.c_str(), stderr);
+  }
 }
 constexpr size_t kMaxEntries = 4096;
 }  // namespace
