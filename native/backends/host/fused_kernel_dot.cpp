@@ -27,6 +27,16 @@ std::atomic<bool>& tile_epilogue_flag() {
 // Fills C (ldc = gn) with the folded bias/residual (fold_gemm_sum) over rows [i0, i0 + m) and
 // columns [j0, j0 + n): element (r, j) is linear index r * gn + j of the dot's space.
 void prefill_tile(const FusedKernel& fk, const Buffer& v, float* C, int64_t i0, int64_t m, int64_t j0, int64_t n) {
+  const Gather& g = fk.prefill_g;
+  if (fk.prefill_gather && v.dtype == DType::F32 && g.shape.size() == 2 && g.shape[0] == fk.gm && g.shape[1] == fk.gn &&
+      g.st[1] == 1) {
+    // the common case, a bias row broadcast over the rows (st = [0, 1]) or any row-strided f32
+    // view: element (r, j) is src[r * st0 + j], so each row segment is one copy (gather() would
+    // redo its index arithmetic per segment: 2% of the MLP's samples)
+    const float* src = v.as<float>();
+    for (int64_t r = i0; r < i0 + m; ++r) std::memcpy(C + r * fk.gn + j0, src + r * g.st[0] + j0, static_cast<size_t>(n) * 4);
+    return;
+  }
   for (int64_t r = i0; r < i0 + m; ++r) {
     const int64_t at = r * fk.gn + j0;
     if (fk.prefill_gather) gather(v.data, DType::F32, fk.prefill_g, at, n, C + at);

@@ -81,6 +81,10 @@ void host_sgemm_packed_chain(const PackedGemmCall* calls, int64_t n) {
       run_each(calls, n);
       return;
     }
+    // a layer that waits for its A rows: the first tile of each row block packs it, so the
+    // threads start on the row blocks that are ready (in column order (rb0, cb0), (rb1, cb0)
+    // come before (rb2, cb0), by when the previous layer has long finished rb2)
+    if (grid && l > 0 && c.a_from_prev) g[l].drop_pack_tasks();
   }
   std::vector<int64_t> first(static_cast<size_t>(n) + 1, 0);  // task offset of each layer
   for (int64_t l = 0; l < n; ++l) first[l + 1] = first[l] + (last_single && l == n - 1 ? 1 : g[l].tasks);

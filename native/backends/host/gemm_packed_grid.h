@@ -40,6 +40,13 @@ struct PackedGrid {
   bool run(int64_t t) const;
   // The row block task t packs or computes: the rows of op(A) it reads and of C it writes.
   int64_t row_block(int64_t t) const;
+  // No packing tasks: each row block of op(A) is packed by the first tile that needs it (the
+  // claim path). For a chained layer whose A rows become ready one row block at a time: a
+  // packing task for a late row block would wait while tiles of ready row blocks are available.
+  void drop_pack_tasks() {
+    tasks -= pack_tasks;
+    pack_tasks = 0;
+  }
   // Tile tasks per row block (a row block's rows of C are final once that many have run).
   int64_t tiles_per_row_block() const { return cblocks + (split_tail ? 1 : 0); }
 
