@@ -15,6 +15,7 @@
 #include "backends/host/fused_kernel.h"
 #include "backends/host/fused_kernel_run.h"
 #include "backends/host/gemm.h"
+#include "backends/host/thread_pool.h"
 
 namespace jxla {
 
@@ -182,9 +183,11 @@ int fused_dot_a(const FusedKernel& fk) { return fk.kind == Kernel::Dot ? fk.dot_
 
 bool run_fused_dot_chain(const std::vector<FusedCall>& calls) {
   const size_t n = calls.size();
-  if (n < 2 || !host_sgemm_chain_enabled()) return false;
+  if (n < 2 || !host_sgemm_chain_enabled() || !host_sgemm_grid_enabled() || host_num_threads() <= 1) return false;
+  // cheap shape checks first: batch 1 (one row: column tiles, no row blocks) never chains, and
+  // must not pay the planning below (a RunState per kernel) on every call
   for (const FusedCall& c : calls)
-    if (c.fk->kind != Kernel::Dot || c.fk->ta) return false;
+    if (c.fk->kind != Kernel::Dot || c.fk->ta || c.fk->gm <= 1 || c.fk->gm != calls[0].fk->gm) return false;
   // kernel j reads kernel j - 1's only output as its A (row-major, the dot's own M x N space),
   // and nothing else any earlier kernel of the chain writes; no two kernels write or read each
   // other's buffers otherwise (C scratch included: checked after planning)
