@@ -5,7 +5,9 @@
 // order, row order, private A copies), for M that is and is not a multiple of the tile rows;
 // and each layer is within the f32 GEMM bound of a double reference computed from the chain's
 // own previous layer (so equal bits cannot hide a shared error). A last layer too small for a
-// grid runs as one task after all rows of the previous layer. (2) the chain really ran as one
+// grid runs as one task after all rows of the previous layer. The bias folded into the first K
+// block's stores (PackedGemmCall::bias) gives the bits of the prefill hook, chained or not, with
+// edge columns (N not a multiple of 16) and short edge panels (M % 6 != 0). (2) the chain really ran as one
 // region (host_sgemm_chain_runs), and falls back (same bits) when M differs between layers.
 // (3) a compiled 3-layer MLP (captured weights) runs its dot kernels as a chain and gives the
 // same bits with the chain off (JXLA_GEMM_CHAIN=0 path).
@@ -49,7 +51,9 @@ Net make_net(std::vector<int64_t> dims) {
 
 // Runs the layers (bias prefill before, relu after every layer but the last) chained or one by
 // one; Ms[l] is layer l's row count (all equal for a real chain). Returns every layer's output.
-std::vector<std::vector<float>> run(const Net& n, const std::vector<int64_t>& Ms, const std::vector<float>& x, bool chain) {
+// fold: the bias goes in as PackedGemmCall::bias (first K block's stores) instead of a prefill hook.
+std::vector<std::vector<float>> run(const Net& n, const std::vector<int64_t>& Ms, const std::vector<float>& x, bool chain,
+                                    bool fold = false) {
   const size_t L = n.W.size();
   std::vector<std::vector<float>> out(L);
   for (size_t l = 0; l < L; ++l) out[l].assign(static_cast<size_t>(Ms[l] * n.dims[l + 1]), -7.0f);
@@ -67,20 +71,22 @@ std::vector<std::vector<float>> run(const Net& n, const std::vector<int64_t>& Ms
       for (int64_t r = i0; r < i0 + m; ++r)
         for (int64_t j = j0; j < j0 + w; ++j) C[r * N + j] = std::max(C[r * N + j], 0.0f);
     };
-    hooks[l] = GemmTileHooks{&before[l], l + 1 < L ? &after[l] : nullptr};
+    hooks[l] = GemmTileHooks{fold ? nullptr : &before[l], l + 1 < L ? &after[l] : nullptr};
     PackedGemmCall& c = calls[l];
     c.M = Ms[l], c.N = N, c.K = n.dims[l];
     c.A = l == 0 ? x.data() : out[l - 1].data();
     c.lda = n.dims[l];
     c.B = n.P[l].get();
-    c.C = C, c.ldc = N, c.beta = 1.0f;
+    c.C = C, c.ldc = N, c.beta = fold ? 0.0f : 1.0f;
+    c.bias = fold ? bias : nullptr;
     c.hooks = &hooks[l];
     c.a_from_prev = l > 0;
   }
   if (chain) {
     host_sgemm_packed_chain(calls.data(), static_cast<int64_t>(L));
   } else {
-    for (const PackedGemmCall& c : calls) host_sgemm_packed(c.ta, c.M, c.N, c.K, c.A, c.lda, *c.B, c.C, c.ldc, c.beta, c.hooks);
+    for (const PackedGemmCall& c : calls)
+      host_sgemm_packed(c.ta, c.M, c.N, c.K, c.A, c.lda, *c.B, c.C, c.ldc, c.beta, c.hooks, c.bias);
   }
   return out;
 }
@@ -117,6 +123,10 @@ void chain_case(const std::vector<int64_t>& dims, int64_t M) {
     const auto got = run(n, Ms, x, true);
     CHECK(host_sgemm_chain_runs() == runs + 1);  // one region for the whole chain
     for (size_t l = 0; l < ref.size(); ++l) CHECK(jxla_test::same_bits(ref[l], got[l]));
+    // the bias folded into the first K block's stores: the same bits, chained and not
+    const auto folded = run(n, Ms, x, true, true), folded_each = run(n, Ms, x, false, true);
+    for (size_t l = 0; l < ref.size(); ++l) CHECK(jxla_test::same_bits(ref[l], folded[l]));
+    for (size_t l = 0; l < ref.size(); ++l) CHECK(jxla_test::same_bits(ref[l], folded_each[l]));
     if (mode == 0)
       for (size_t l = 0; l < got.size(); ++l) CHECK(within_bound(n, l, M, l == 0 ? x : got[l - 1], got[l]));
   }

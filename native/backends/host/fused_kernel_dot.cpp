@@ -108,19 +108,26 @@ bool plan_tiled_dot(const FusedKernel& fk, const std::vector<const Buffer*>& in,
   const bool epi = !fk.dot_is_output && !fk.passes.empty();
   if (epi) t.rs.reset(new RunState(fk, in, out, t.C));
   t.v = fk.prefill >= 0 ? in[fk.prefill] : nullptr;
+  // a bias row broadcast over the rows is folded into the tiles' first K block instead of a
+  // prefill pass over C (gemm.h host_sgemm_packed's bias: the same bits); JXLA_BIAS_FOLD=0: off
+  static const bool fold_on = !std::getenv("JXLA_BIAS_FOLD") || std::strcmp(std::getenv("JXLA_BIAS_FOLD"), "0") != 0;
+  const Gather& pg = fk.prefill_g;
+  const bool fold = fold_on && t.v && fk.prefill_gather && t.v->dtype == DType::F32 && pg.shape.size() == 2 &&
+                    pg.shape[0] == fk.gm && pg.shape[1] == fk.gn && pg.st[0] == 0 && pg.st[1] == 1;
   const TiledDot* self = &t;
   t.before = [self](int64_t i0, int64_t m, int64_t j0, int64_t n) { prefill_tile(*self->fk, *self->v, self->C, i0, m, j0, n); };
   t.after = [self](int64_t i0, int64_t m, int64_t j0, int64_t n) {
     for (int64_t r = i0; r < i0 + m; ++r) self->rs->range(r * self->fk->gn + j0, r * self->fk->gn + j0 + n);
   };
-  t.hooks = GemmTileHooks{t.v ? &t.before : nullptr, epi ? &t.after : nullptr};
+  t.hooks = GemmTileHooks{t.v && !fold ? &t.before : nullptr, epi ? &t.after : nullptr};
   PackedGemmCall& c = t.call;
   c.ta = fk.ta, c.M = fk.gm, c.N = fk.gn, c.K = fk.gk;
   c.A = in[fk.dot_a]->as<float>();
   c.lda = fk.ta ? fk.gm : fk.gk;
   c.B = t.packed.get();
   c.C = t.C, c.ldc = fk.gn;
-  c.beta = fk.prefill >= 0 ? 1.0f : 0.0f;  // C = v, then C += A*B (fold_gemm_sum)
+  c.beta = fk.prefill >= 0 && !fold ? 1.0f : 0.0f;  // C = v, then C += A*B (fold_gemm_sum)
+  c.bias = fold ? t.v->as<float>() : nullptr;
   c.hooks = &t.hooks;
   return true;
 }
@@ -144,7 +151,7 @@ bool run_dot_gemm(const FusedKernel& fk, const std::vector<const Buffer*>& in, c
     if (plan_tiled_dot(fk, in, out, *t)) {
       *gemm = t->C;
       const PackedGemmCall& c = t->call;
-      host_sgemm_packed(c.ta, c.M, c.N, c.K, c.A, c.lda, *c.B, c.C, c.ldc, c.beta, c.hooks);
+      host_sgemm_packed(c.ta, c.M, c.N, c.K, c.A, c.lda, *c.B, c.C, c.ldc, c.beta, c.hooks, c.bias);
       return true;
     }
   }

@@ -21,6 +21,7 @@
 #include <new>
 #include "backends/host/sgemm_avx2.h"
 #include "backends/host/thread_pool.h"
+#include "ir/error.h"
 
 namespace jxla {
 
@@ -216,9 +217,19 @@ int64_t host_sgemv_tile_cols(int64_t N, int64_t K) {
 }
 
 void host_sgemm_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackedB& B,
-                       float* C, int64_t ldc, float beta, const GemmTileHooks* hooks) {
+                       float* C, int64_t ldc, float beta, const GemmTileHooks* hooks, const float* bias) {
   const GemmTileFn* before = hooks ? hooks->before : nullptr;
   const GemmTileFn* after = hooks ? hooks->after : nullptr;
+  if (bias) {
+    if (beta != 0.0f) internal("host_sgemm_packed: a bias row needs beta = 0");
+    int64_t mb = 0, nb = 0;
+    if (!grid_flag().load(std::memory_order_relaxed) || M == 1 || host_sgemm_grid(M, N, K, &mb, &nb) <= 1) {
+      // the paths without 2-D tiles take the bias as a prefill of C: the same bits
+      for (int64_t i = 0; i < M; ++i) std::copy(bias, bias + N, C + i * ldc);
+      beta = 1.0f;
+      bias = nullptr;
+    }
+  }
   if (!grid_flag().load(std::memory_order_relaxed)) {
     if (before) (*before)(0, M, 0, N);
     packed_1d(ta, M, N, K, A, lda, B, C, ldc, beta);
@@ -236,7 +247,9 @@ void host_sgemm_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A,
     return;
   }
   PackedGrid g;
-  if (!g.plan(ta, M, N, K, A, lda, B, C, ldc, beta, hooks, tl_packed_a)) {
+  const bool grid = g.plan(ta, M, N, K, A, lda, B, C, ldc, beta, hooks, tl_packed_a);
+  g.bias = bias;
+  if (!grid) {
     if (before) (*before)(0, M, 0, N);
     sgemm_avx2_packed(ta, M, N, K, A, lda, B, 0, C, ldc, beta);
     if (after) (*after)(0, M, 0, N);
@@ -326,16 +339,17 @@ bool PackedGrid::run(int64_t t) const {
   }
   const int64_t i0 = rb * mb, m = std::min(mb, M - i0);
   float* c = C + i0 * ldc + j0;
+  const float* bj = bias ? bias + j0 : nullptr;
   if (before) (*before)(i0, m, j0, n);
   if (!pack) {
-    sgemm_avx2_tile(m, n, K, nullptr, 0, 0, A + i0 * lda, lda, *B, j0, c, ldc, beta);
+    sgemm_avx2_tile(m, n, K, nullptr, 0, 0, A + i0 * lda, lda, *B, j0, c, ldc, beta, bj);
   } else if (!priv && (state[rb].load(std::memory_order_acquire) == 2 || claim(rb))) {
-    sgemm_avx2_tile(m, n, K, shared, mstride, i0, nullptr, 0, *B, j0, c, ldc, beta);
+    sgemm_avx2_tile(m, n, K, shared, mstride, i0, nullptr, 0, *B, j0, c, ldc, beta, bj);
   } else {
     const int64_t ms = round_up(m, 6);
     float* mine = tl_private_a.get(static_cast<size_t>(ms * K));
     sgemm_avx2_pack_a_rows(ta, K, A, lda, i0, m, mine, ms, 0);
-    sgemm_avx2_tile(m, n, K, mine, ms, 0, nullptr, 0, *B, j0, c, ldc, beta);
+    sgemm_avx2_tile(m, n, K, mine, ms, 0, nullptr, 0, *B, j0, c, ldc, beta, bj);
   }
   if (after) (*after)(i0, m, j0, n);
   return true;

@@ -43,8 +43,12 @@ struct GemmTileHooks {
 // pool; op(A) is packed once per call (unless N is narrow: then read in place), its row blocks
 // packed by the first tasks of the same parallel region. Bit-identical to host_sgemm.
 // Only when host_sgemm_packable(M, N).
+// bias (session 6; beta must be 0, may be null): a row of N floats added to every row of C, folded
+// into the tiles' first K block (sgemm_avx2_tile); the paths without 2-D tiles prefill C with it.
+// Bits of C prefilled with the bias row and beta = 1. A before-hook must then not write C.
 void host_sgemm_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackedB& B,
-                       float* C, int64_t ldc, float beta = 0.0f, const GemmTileHooks* hooks = nullptr);
+                       float* C, int64_t ldc, float beta = 0.0f, const GemmTileHooks* hooks = nullptr,
+                       const float* bias = nullptr);
 // The 2-D grid of host_sgemm_packed: tiles of mb rows (a multiple of 6) by nb columns (a multiple
 // of 16); the last row/column of tiles takes the rest. Returns the tile count (1: one call on the
 // calling thread). Exposed for tests.
@@ -118,6 +122,7 @@ struct PackedGemmCall {
   float beta = 0.0f;
   const GemmTileHooks* hooks = nullptr;
   bool a_from_prev = false;
+  const float* bias = nullptr;  // as host_sgemm_packed's bias (beta 0)
 };
 // Runs calls[0..n) as host_sgemm_packed would one after the other, with identical bits, but in
 // one parallel region where a call's row block starts as soon as the previous call has finished

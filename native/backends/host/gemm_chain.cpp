@@ -46,7 +46,7 @@ FloatScratch& chain_scratch(size_t layer) {
 void run_each(const PackedGemmCall* calls, int64_t n) {
   for (int64_t l = 0; l < n; ++l) {
     const PackedGemmCall& c = calls[l];
-    host_sgemm_packed(c.ta, c.M, c.N, c.K, c.A, c.lda, *c.B, c.C, c.ldc, c.beta, c.hooks);
+    host_sgemm_packed(c.ta, c.M, c.N, c.K, c.A, c.lda, *c.B, c.C, c.ldc, c.beta, c.hooks, c.bias);
   }
 }
 }  // namespace
@@ -71,6 +71,7 @@ void host_sgemm_packed_chain(const PackedGemmCall* calls, int64_t n) {
       return;
     }
     const bool grid = g[l].plan(c.ta, c.M, c.N, c.K, c.A, c.lda, *c.B, c.C, c.ldc, c.beta, c.hooks, chain_scratch(static_cast<size_t>(l)));
+    g[l].bias = c.bias;
     if (l == 0 && !grid) {
       run_each(calls, n);
       return;
@@ -113,7 +114,10 @@ void host_sgemm_packed_chain(const PackedGemmCall* calls, int64_t n) {
       const GemmTileFn* before = c.hooks ? c.hooks->before : nullptr;
       const GemmTileFn* after = c.hooks ? c.hooks->after : nullptr;
       if (before) (*before)(0, c.M, 0, c.N);
-      sgemm_avx2_packed(c.ta, c.M, c.N, c.K, c.A, c.lda, *c.B, 0, c.C, c.ldc, c.beta);
+      if (c.bias) {  // as host_sgemm_packed without tiles: the bias as a prefill, beta 1
+        for (int64_t i = 0; i < c.M; ++i) std::copy(c.bias, c.bias + c.N, c.C + i * c.ldc);
+      }
+      sgemm_avx2_packed(c.ta, c.M, c.N, c.K, c.A, c.lda, *c.B, 0, c.C, c.ldc, c.bias ? 1.0f : c.beta);
       if (after) (*after)(0, c.M, 0, c.N);
     } else if (gl.run(local)) {
       done[l * rblocks + rb].fetch_add(1, std::memory_order_acq_rel);

@@ -24,6 +24,7 @@ struct PackedGrid {
   const PackedB* B = nullptr;
   float* C = nullptr;
   float beta = 0.0f;
+  const float* bias = nullptr;  // bias row of C folded into the tiles' first K block (beta 0), or null
   const GemmTileFn* before = nullptr;
   const GemmTileFn* after = nullptr;
   int64_t mb = 0, nb = 0, rblocks = 0, cblocks = 0, mstride = 0, pack_tasks = 0, tasks = 0;

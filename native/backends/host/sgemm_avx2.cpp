@@ -178,9 +178,14 @@ struct RowsAEdge {  // fewer than 6 rows left: the missing rows repeat the last 
 };
 
 // Stores one 16-float row of accumulators into C: c = s (first K block) or c + s (later ones).
+// bias (first K block only, may be null): c = bias + s, the bits of a C prefilled with the bias
+// row then updated with c + s (the same two operands of one rounded addition).
 __attribute__((target("avx2,fma"), always_inline)) inline void store_row16(float* row, __m256 lo, __m256 hi,
-                                                                          bool overwrite) {
-  if (overwrite) {
+                                                                          bool overwrite, const float* bias) {
+  if (overwrite && bias) {
+    _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(bias), lo));
+    _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(bias + 8), hi));
+  } else if (overwrite) {
     _mm256_storeu_ps(row, lo);
     _mm256_storeu_ps(row + 8, hi);
   } else {
@@ -194,7 +199,7 @@ __attribute__((target("avx2,fma"), always_inline)) inline void store_row16(float
 // the same values are loaded from, never the arithmetic.
 template <typename ASrc>
 __attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, ASrc a_src, const float* pb, float* c, int64_t ldc,
-                                                       bool overwrite) {
+                                                       bool overwrite, const float* bias = nullptr) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
@@ -225,7 +230,7 @@ __attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, ASrc a_src, con
   }
   const __m256 acc[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   for (int64_t r = 0; r < kMR; ++r) {
-    store_row16(c + r * ldc, acc[r][0], acc[r][1], overwrite);
+    store_row16(c + r * ldc, acc[r][0], acc[r][1], overwrite, bias);
   }
 }
 
@@ -234,7 +239,7 @@ __attribute__((target("avx2,fma"))) void kernel_6x16(int64_t kc, ASrc a_src, con
 // the scratch tile. Per element the same FMA chain from 0 in k order, then the same store/add.
 template <int R, typename ASrc>
 __attribute__((target("avx2,fma"))) void kernel_rx16(int64_t kc, ASrc a_src, const float* pb, float* c, int64_t ldc,
-                                                       bool overwrite) {
+                                                       bool overwrite, const float* bias) {
   __m256 acc[R][2];
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
@@ -252,18 +257,19 @@ __attribute__((target("avx2,fma"))) void kernel_rx16(int64_t kc, ASrc a_src, con
   }
 #pragma GCC unroll 6
   for (int r = 0; r < R; ++r) {
-    store_row16(c + r * ldc, acc[r][0], acc[r][1], overwrite);
+    store_row16(c + r * ldc, acc[r][0], acc[r][1], overwrite, bias);
   }
 }
 
 template <typename ASrc>
-void kernel_rows(int64_t mr, int64_t kc, ASrc a_src, const float* pb, float* c, int64_t ldc, bool overwrite) {
+void kernel_rows(int64_t mr, int64_t kc, ASrc a_src, const float* pb, float* c, int64_t ldc, bool overwrite,
+                 const float* bias) {
   switch (mr) {
-    case 1: kernel_rx16<1>(kc, a_src, pb, c, ldc, overwrite); break;
-    case 2: kernel_rx16<2>(kc, a_src, pb, c, ldc, overwrite); break;
-    case 3: kernel_rx16<3>(kc, a_src, pb, c, ldc, overwrite); break;
-    case 4: kernel_rx16<4>(kc, a_src, pb, c, ldc, overwrite); break;
-    default: kernel_rx16<5>(kc, a_src, pb, c, ldc, overwrite); break;
+    case 1: kernel_rx16<1>(kc, a_src, pb, c, ldc, overwrite, bias); break;
+    case 2: kernel_rx16<2>(kc, a_src, pb, c, ldc, overwrite, bias); break;
+    case 3: kernel_rx16<3>(kc, a_src, pb, c, ldc, overwrite, bias); break;
+    case 4: kernel_rx16<4>(kc, a_src, pb, c, ldc, overwrite, bias); break;
+    default: kernel_rx16<5>(kc, a_src, pb, c, ldc, overwrite, bias); break;
   }
 }
 
@@ -271,8 +277,9 @@ void kernel_rows(int64_t mr, int64_t kc, ASrc a_src, const float* pb, float* c, 
 // lda) times one packed B block (kc x nc) into C.
 // pf_after (may be null): the B micro-panel needed after this block (the next K block's first
 // panel of the tile), prefetched during the last panel like the others.
+// bias (with overwrite only, may be null): C's bias row over these nc columns (store_row16).
 void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const float* a, int64_t lda, const float* pb,
-                  float* C, int64_t ldc, bool overwrite, const float* pf_after = nullptr) {
+                  float* C, int64_t ldc, bool overwrite, const float* pf_after = nullptr, const float* bias = nullptr) {
   alignas(64) float tile[kMR * kNR];
   // the next B micro-panel (kc lines of 64 B) is prefetched into L2 a slice per kernel call
   // while this one is swept: a prepacked B comes from L3, and short tiles (few row panels per
@@ -282,6 +289,7 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const flo
     const int64_t nr = std::min(kNR, nc - jr);
     const float* b = pb + jr * kc;
     const char* next = reinterpret_cast<const char*>(jr + kNR < nc ? b + kNR * kc : pf_after);
+    const float* bj = overwrite && bias ? bias + jr : nullptr;
     for (int64_t ir = 0; ir < mc; ir += kMR) {
       const int64_t mr = std::min(kMR, mc - ir);
       if (next)
@@ -289,11 +297,11 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const flo
       float* c = C + ir * ldc + jr;
       if (mr < kMR && nr == kNR) {  // a short full-width panel: only its rows, straight into C
         if (pa) {
-          kernel_rows(mr, kc, PackedA{pa + ir * kc}, b, c, ldc, overwrite);
+          kernel_rows(mr, kc, PackedA{pa + ir * kc}, b, c, ldc, overwrite, bj);
         } else {
           RowsAEdge src{a + ir * lda, {}};
           for (int64_t i = 0; i < kMR; ++i) src.off[i] = std::min(i, mr - 1) * lda;
-          kernel_rows(mr, kc, src, b, c, ldc, overwrite);
+          kernel_rows(mr, kc, src, b, c, ldc, overwrite, bj);
         }
         continue;
       }
@@ -303,9 +311,9 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const flo
       const int64_t ldo = full ? ldc : kNR;
       const bool ow = full ? overwrite : true;
       if (pa) {
-        kernel_6x16(kc, PackedA{pa + ir * kc}, b, out, ldo, ow);
+        kernel_6x16(kc, PackedA{pa + ir * kc}, b, out, ldo, ow, full ? bj : nullptr);
       } else if (mr == kMR) {
-        kernel_6x16(kc, RowsA{a + ir * lda, lda}, b, out, ldo, ow);
+        kernel_6x16(kc, RowsA{a + ir * lda, lda}, b, out, ldo, ow, full ? bj : nullptr);
       } else {
         RowsAEdge src{a + ir * lda, {}};
         for (int64_t i = 0; i < kMR; ++i) src.off[i] = std::min(i, mr - 1) * lda;
@@ -313,7 +321,8 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const flo
       }
       if (full) continue;
       for (int64_t i = 0; i < mr; ++i)
-        for (int64_t j = 0; j < nr; ++j) c[i * ldc + j] = overwrite ? tile[i * kNR + j] : c[i * ldc + j] + tile[i * kNR + j];
+        for (int64_t j = 0; j < nr; ++j)
+          c[i * ldc + j] = !overwrite ? c[i * ldc + j] + tile[i * kNR + j] : bj ? bj[j] + tile[i * kNR + j] : tile[i * kNR + j];
     }
   }
 }
@@ -497,7 +506,12 @@ void sgemm_avx2_pack_a_rows(bool ta, int64_t K, const float* A, int64_t lda, int
 }
 
 void sgemm_avx2_tile(int64_t m, int64_t n, int64_t K, const float* pa, int64_t mstride, int64_t r, const float* a,
-                     int64_t lda, const PackedB& B, int64_t j0, float* C, int64_t ldc, float beta) {
+                     int64_t lda, const PackedB& B, int64_t j0, float* C, int64_t ldc, float beta, const float* bias) {
+  if (bias && beta != 0.0f) internal("sgemm_avx2_tile: a bias row needs beta = 0");
+  if (bias && K == 0) {  // an empty sum: C = bias
+    for (int64_t i = 0; i < m; ++i) std::copy(bias, bias + n, C + i * ldc);
+    return;
+  }
   if (trivial(m, n, K, C, ldc, beta)) return;
   if (K != B.K || j0 % kNR != 0 || j0 < 0 || j0 + n > B.N || (pa && r % kMR != 0))
     internal("sgemm_avx2_tile: columns [", j0, ", ", j0 + n, ") x K ", K, " outside the packed ", B.K, " x ", B.N);
@@ -515,8 +529,9 @@ void sgemm_avx2_tile(int64_t m, int64_t n, int64_t K, const float* pa, int64_t m
     for (int64_t ic = 0; ic < m; ic += kMC) {
       const int64_t mc = std::min(kMC, m - ic);
       const float* pf = ic + kMC >= m ? after : nullptr;
-      if (pa) macro_kernel(mc, n, kc, pa + pc * mstride + (r + ic) * kc, nullptr, 0, b, C + ic * ldc, ldc, overwrite, pf);
-      else macro_kernel(mc, n, kc, nullptr, a + ic * lda + pc, lda, b, C + ic * ldc, ldc, overwrite, pf);
+      const float* bb = overwrite ? bias : nullptr;
+      if (pa) macro_kernel(mc, n, kc, pa + pc * mstride + (r + ic) * kc, nullptr, 0, b, C + ic * ldc, ldc, overwrite, pf, bb);
+      else macro_kernel(mc, n, kc, nullptr, a + ic * lda + pc, lda, b, C + ic * ldc, ldc, overwrite, pf, bb);
     }
   }
 }

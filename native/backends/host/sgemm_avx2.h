@@ -69,8 +69,12 @@ void sgemm_avx2_pack_a_rows(bool ta, int64_t K, const float* A, int64_t lda, int
 // times columns [j0, j0 + n) of B (j0 a multiple of 16) + beta C. pa == nullptr: op(A) is read in
 // place from a (stored m x K, lda; the narrow-N path). Bit-identical to sgemm_avx2 on the same
 // rows and columns (same K blocks, same panel values, same kernel).
+// bias (session 6; beta must be 0): the n floats of a row added to every row of C, folded into
+// the first K block's stores (c = bias + s_1): the bits of C prefilled with the bias row and
+// computed with beta = 1, without the prefill pass over C.
 void sgemm_avx2_tile(int64_t m, int64_t n, int64_t K, const float* pa, int64_t mstride, int64_t r, const float* a,
-                     int64_t lda, const PackedB& B, int64_t j0, float* C, int64_t ldc, float beta);
+                     int64_t lda, const PackedB& B, int64_t j0, float* C, int64_t ldc, float beta,
+                     const float* bias = nullptr);
 // One row of C (batch-1 inference): C[0, 0..n) = op(A)'s row (element k at a[k * inc]) times
 // columns [j0, j0 + n) of B + beta C, streaming the packed panels. Bit-identical to the same row
 // of any sgemm_avx2 / sgemm_avx2_packed / sgemm_avx2_tile product (same K blocks, same FMA chain
