@@ -4,13 +4,14 @@
 // the per-tile hooks) and reports per layer the wall time and the thread CPU time spent in tiles
 // (CLOCK_THREAD_CPUTIME_ID: excludes time other processes held the core), so kernel efficiency
 // and idle time can be told apart on a shared machine. Tile orders are interleaved call by call
-// ("c": column-block order, "r": row-block order) so both see the same machine load; the outputs
-// of every call must be bit-identical across orders.
+// ("c": column-block order, "r": row-block order, "x": column order with the three layers as one
+// chained region, host_sgemm_packed_chain; per-layer walls are not separable there and print 0)
+// so all see the same machine load; the outputs of every call must be bit-identical across orders.
 // Build (after a cmake build of the library in target/cmake):
 //   OB=target/openblas/org/bytedeco/openblas/linux-x86_64
 //   g++ -std=c++17 -O2 -Iinclude -Inative bench/native/mlp_profile.cpp target/cmake/lib/libjxla.a
 //       $OB/libopenblas.so.0 -Wl,-rpath,$PWD/$OB -lpthread -o /tmp/mlp_profile   (one line)
-// Run: JXLA_NUM_THREADS=2 /tmp/mlp_profile 256 100 c r   (batch, calls per order, orders...)
+// Run: JXLA_NUM_THREADS=2 /tmp/mlp_profile 256 100 x c r   (batch, calls per order, orders...)
 #include <time.h>
 #include <algorithm>
 #include <atomic>
@@ -38,6 +39,7 @@ int64_t cpu_ns() {
 thread_local int64_t tl_tile_start;
 struct Order {
   bool col;
+  bool chain = false;
   std::string name;
   std::vector<double> total, wall[3], cpu[3];
 };
@@ -49,13 +51,19 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: mlp_profile BATCH CALLS ORDER...  (ORDER: c or r)\n");
+    std::fprintf(stderr, "usage: mlp_profile BATCH CALLS ORDER...  (ORDER: c, r or x)\n");
     return 2;
   }
   const int64_t M = std::atoll(argv[1]);
   const int calls = std::max(1, std::atoi(argv[2]));
   std::vector<Order> orders;
-  for (int i = 3; i < argc; ++i) orders.push_back(Order{argv[i][0] == 'c', argv[i], {}, {}, {}});
+  for (int i = 3; i < argc; ++i) {
+    Order o;
+    o.col = argv[i][0] != 'r';
+    o.chain = argv[i][0] == 'x';
+    o.name = argv[i];
+    orders.push_back(o);
+  }
   const int64_t dims[4] = {784, 1024, 1024, 10};
   std::mt19937 g(1);
   std::normal_distribution<float> nd(0.0f, 1.0f);
@@ -80,26 +88,43 @@ int main(int argc, char** argv) {
     host_sgemm_grid_set_column_order(o.col);
     int64_t lay[3];
     const int64_t t0 = wall_ns();
+    GemmTileFn befores[3], afters[3];
+    GemmTileHooks hks[3];
+    PackedGemmCall calls[3];
     for (int l = 0; l < 3; ++l) {
       const int64_t N = dims[l + 1];
       float* c = C[l];
       const float* b = bias[l].data();
       const bool relu = l < 2;
       tile_cpu[l] = 0;
-      const GemmTileFn before = [&](int64_t i0, int64_t m, int64_t j0, int64_t n) {
+      befores[l] = [c, b, N](int64_t i0, int64_t m, int64_t j0, int64_t n) {
         tl_tile_start = cpu_ns();
         for (int64_t r = i0; r < i0 + m; ++r) std::memcpy(c + r * N + j0, b + j0, static_cast<size_t>(n) * 4);
       };
-      const GemmTileFn after = [&](int64_t i0, int64_t m, int64_t j0, int64_t n) {
+      std::atomic<int64_t>* tc = &tile_cpu[l];
+      afters[l] = [tc, c, N, relu](int64_t i0, int64_t m, int64_t j0, int64_t n) {
         if (relu)
-          for (int64_t r = i0; r < i0 + m; ++r)
-            for (int64_t j = j0; j < j0 + n; ++j) c[r * N + j] = std::max(c[r * N + j], 0.0f);
-        tile_cpu[l] += cpu_ns() - tl_tile_start;
+          for (int64_t r = i0; r < i0 + m; ++r) {
+            float* row = c + r * N;
+            for (int64_t j = j0; j < j0 + n; ++j) row[j] = row[j] > 0.0f ? row[j] : 0.0f;
+          }
+        *tc += cpu_ns() - tl_tile_start;
       };
-      const GemmTileHooks hooks{&before, &after};
-      const int64_t s = wall_ns();
-      host_sgemm_packed(false, M, N, dims[l], A[l], dims[l], *packed[l], c, N, 1.0f, &hooks);
-      lay[l] = wall_ns() - s;
+      hks[l] = GemmTileHooks{&befores[l], &afters[l]};
+      PackedGemmCall& pc = calls[l];
+      pc.M = M, pc.N = N, pc.K = dims[l], pc.A = A[l], pc.lda = dims[l], pc.B = packed[l].get(), pc.C = c, pc.ldc = N;
+      pc.beta = 1.0f, pc.hooks = &hks[l], pc.a_from_prev = l > 0;
+    }
+    if (o.chain) {
+      host_sgemm_packed_chain(calls, 3);
+      lay[0] = lay[1] = lay[2] = 0;
+    } else {
+      for (int l = 0; l < 3; ++l) {
+        const PackedGemmCall& pc = calls[l];
+        const int64_t s = wall_ns();
+        host_sgemm_packed(false, pc.M, pc.N, pc.K, pc.A, pc.lda, *pc.B, pc.C, pc.ldc, pc.beta, pc.hooks);
+        lay[l] = wall_ns() - s;
+      }
     }
     const double total = static_cast<double>(wall_ns() - t0) / 1e3;
     if (first.empty()) first = y;

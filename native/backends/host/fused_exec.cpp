@@ -10,10 +10,12 @@
 // concurrently from many threads.
 // JXLA_PROFILE=1: each kernel's wall time is summed over runs (relaxed atomics) and the table is
 // written to stderr when the executable is released (a diagnostic like XLA's HLO profile; off by
-// default, and then costs one branch per kernel).
+// default, and then costs one branch per kernel). A dot chain (find_dot_chains) is timed as a whole
+// and its time is attributed to its first kernel (the others show 0).
 #include "backends/host/fused_exec.h"
 #include "backends/host/denormal.h"
 #include "backends/host/fast_reduce.h"
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -63,6 +65,7 @@ class FusedExecutable final : public Executable {
       steps_.push_back(std::move(s));
     }
     for (size_t i = 0; i < g_.nodes.size(); ++i) if (is_out[i]) last_use_[i] = INT32_MAX;
+    find_dot_chains();
     for (auto& p : g_.params) param_id_.push_back(id.at(p.get()));
     for (auto& o : g_.outputs) out_id_.push_back(id.at(o.get()));
     find_donations(is_out);
@@ -87,6 +90,41 @@ class FusedExecutable final : public Executable {
   }
 
  private:
+  // Dot-kernel chains (an MLP's layers): steps k .. e-1, each a fused dot kernel whose GEMM
+  // operand A is the previous step's only output, whose outputs take no temporary slot that a
+  // value read or written by an earlier step of the chain occupies (so allocating all of the
+  // chain's outputs up front, before any of it runs, never re-types a buffer still in use).
+  // run_fused_dot_chain then runs them as one GEMM region, or declines and they run one by one.
+  void find_dot_chains() {
+    chain_end_.assign(steps_.size(), 0);
+    std::unordered_map<int, int> slot_of;  // node id -> temporary slot
+    for (const Step& s : steps_)
+      for (size_t j = 0; j < s.out.size(); ++j) slot_of[s.out[j]] = s.slot[j];
+    auto slot = [&](int id) { auto it = slot_of.find(id); return it == slot_of.end() ? -1 : it->second; };
+    auto is_dot = [&](const Step& s) { return s.fused && s.kernel->kind == Kernel::Dot; };
+    for (size_t k = 0; k < steps_.size(); ++k) {
+      if (!is_dot(steps_[k])) continue;
+      std::vector<int> used;  // slots read or written by steps k .. e-1
+      auto add = [&](const Step& s) {
+        for (int i : s.in) if (slot(i) >= 0) used.push_back(slot(i));
+        for (int o : s.out) if (slot(o) >= 0) used.push_back(slot(o));
+      };
+      add(steps_[k]);
+      size_t e = k + 1;
+      for (; e < steps_.size() && is_dot(steps_[e]); ++e) {
+        const Step& p = steps_[e - 1];
+        const Step& s = steps_[e];
+        const int a = fused_dot_a(*s.fused);
+        if (p.out.size() != 1 || a < 0 || static_cast<size_t>(a) >= s.in.size() || s.in[static_cast<size_t>(a)] != p.out[0]) break;
+        bool clash = false;
+        for (int o : s.out) clash = clash || (slot(o) >= 0 && std::find(used.begin(), used.end(), slot(o)) != used.end());
+        if (clash) break;
+        add(s);
+      }
+      if (e - k >= 2) chain_end_[k] = static_cast<int>(e);
+    }
+  }
+
   // Buffer donation candidates: an output of a hand-fused Adam kernel (p', m' or v') may be
   // written into the buffer of the parameter it updates (p, m or v) when (1) that parameter is
   // read directly as the stream (a kernel input), (2) this kernel is its last reader, so every
@@ -125,6 +163,70 @@ class FusedExecutable final : public Executable {
     }
   }
 
+  std::vector<const Buffer*> bind_inputs(size_t k, std::vector<BufferRef>& vals) const {
+    const Step& s = steps_[k];
+    std::vector<const Buffer*> in;
+    in.reserve(s.in.size());
+    for (int i : s.in) {
+      // constant leaves are inlined into fused kernels and have no kernel of their own:
+      // a reference (single) kernel that reads one gets it evaluated here
+      if (!vals[i] && g_.nodes[i]->info().kind == OpKind::Leaf && g_.nodes[i]->op != Op::Parameter)
+        vals[i] = ref_eval(*g_.nodes[i], {}, dev_);
+      if (!vals[i]) internal("fused executable: kernel ", k, " reads an unbound value %", i, " (", op_name(g_.nodes[i]->op), ")");
+      in.push_back(vals[i].get());
+    }
+    return in;
+  }
+
+  std::vector<Buffer*> bind_outputs(size_t k, std::vector<BufferRef>& vals, std::vector<BufferRef>& slots,
+                                    const std::vector<BufferRef>& params, const std::vector<char>* donated) const {
+    const Step& s = steps_[k];
+    std::vector<Buffer*> out;
+    for (size_t j = 0; j < s.out.size(); ++j) {
+      const Node* n = g_.nodes[s.out[j]].get();
+      BufferRef b;
+      int slot = s.slot[j];
+      int dp = donate_out_[k][j];
+      if (dp >= 0 && donated && (*donated)[static_cast<size_t>(dp)]) {
+        b = params[static_cast<size_t>(dp)];  // in place: the caller proved no one else reads it
+      } else if (slot >= 0 && slots[slot]) {
+        b = slots[slot];
+        b->dtype = n->dtype;  // same byte size by construction
+        b->shape = n->shape;
+      } else {
+        b = alloc_buffer(n->dtype, n->shape, dev_);
+        if (slot >= 0) slots[slot] = b;
+      }
+      vals[s.out[j]] = b;
+      out.push_back(b.get());
+    }
+    return out;
+  }
+
+  void run_step(size_t k, std::vector<BufferRef>& vals, std::vector<BufferRef>& slots, const std::vector<BufferRef>& params,
+                const std::vector<char>* donated) const {
+    const Step& s = steps_[k];
+    std::vector<const Buffer*> in = bind_inputs(k, vals);
+    if (!s.fused) {
+      // kernel inputs are deduplicated (mul(p, p) reads p once): pass the node's operands
+      std::vector<const Buffer*> operands;
+      for (int i : s.node_in) {
+        if (!vals[i]) internal("fused executable: kernel ", k, " reads an unbound value %", i);
+        operands.push_back(vals[i].get());
+      }
+      const Node& node = *g_.nodes[s.out[0]];
+      BufferRef r;
+      if (node.info().kind == OpKind::Reduce && operands.size() == 1) {
+        r = alloc_buffer(node.dtype, node.shape, dev_);
+        if (!fast_reduce(node, *operands[0], *r)) r.reset();
+      }
+      vals[s.out[0]] = r ? r : ref_eval(node, operands, dev_);
+      return;
+    }
+    std::vector<Buffer*> out = bind_outputs(k, vals, slots, params, donated);
+    run_fused_kernel(*s.fused, in, out);
+  }
+
  public:
   std::vector<BufferRef> run_impl(const std::vector<BufferRef>& params, const std::vector<char>* donated) {
     if (params.size() != param_id_.size()) internal("fused executable: ", params.size(), " buffers for ", param_id_.size(), " parameters");
@@ -133,59 +235,33 @@ class FusedExecutable final : public Executable {
     for (size_t i = 0; i < params.size(); ++i) vals[param_id_[i]] = params[i];
     std::vector<BufferRef> slots(ctx_.buffers.slot_bytes.size());
     if (prof_) prof_[steps_.size()].fetch_add(1, std::memory_order_relaxed);
-    for (size_t k = 0; k < steps_.size(); ++k) {
+    for (size_t k = 0; k < steps_.size();) {
       const auto t0 = prof_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-      const Step& s = steps_[k];
-      std::vector<const Buffer*> in;
-      in.reserve(s.in.size());
-      for (int i : s.in) {
-        // constant leaves are inlined into fused kernels and have no kernel of their own:
-        // a reference (single) kernel that reads one gets it evaluated here
-        if (!vals[i] && g_.nodes[i]->info().kind == OpKind::Leaf && g_.nodes[i]->op != Op::Parameter)
-          vals[i] = ref_eval(*g_.nodes[i], {}, dev_);
-        if (!vals[i]) internal("fused executable: kernel ", k, " reads an unbound value %", i, " (", op_name(g_.nodes[i]->op), ")");
-        in.push_back(vals[i].get());
-      }
-      if (!s.fused) {
-        // kernel inputs are deduplicated (mul(p, p) reads p once): pass the node's operands
-        std::vector<const Buffer*> operands;
-        for (int i : s.node_in) {
-          if (!vals[i]) internal("fused executable: kernel ", k, " reads an unbound value %", i);
-          operands.push_back(vals[i].get());
+      const size_t e = chain_end_[k] > 0 ? static_cast<size_t>(chain_end_[k]) : k + 1;
+      if (e > k + 1) {
+        // a dot chain: every step's outputs are bound first (find_dot_chains says why that is
+        // safe), then the GEMMs run as one region, or one by one if the chain declines
+        std::vector<std::vector<const Buffer*>> ins(e - k);
+        std::vector<std::vector<Buffer*>> outs(e - k);
+        std::vector<FusedCall> calls;
+        for (size_t j = k; j < e; ++j) {
+          ins[j - k] = bind_inputs(j, vals);
+          outs[j - k] = bind_outputs(j, vals, slots, params, donated);
         }
-        const Node& node = *g_.nodes[s.out[0]];
-        BufferRef r;
-        if (node.info().kind == OpKind::Reduce && operands.size() == 1) {
-          r = alloc_buffer(node.dtype, node.shape, dev_);
-          if (!fast_reduce(node, *operands[0], *r)) r.reset();
-        }
-        vals[s.out[0]] = r ? r : ref_eval(node, operands, dev_);
+        for (size_t j = k; j < e; ++j) calls.push_back(FusedCall{steps_[j].fused.get(), &ins[j - k], &outs[j - k]});
+        if (!run_fused_dot_chain(calls))
+          for (size_t j = k; j < e; ++j) run_fused_kernel(*steps_[j].fused, ins[j - k], outs[j - k]);
       } else {
-        std::vector<Buffer*> out;
-        for (size_t j = 0; j < s.out.size(); ++j) {
-          const Node* n = g_.nodes[s.out[j]].get();
-          BufferRef b;
-          int slot = s.slot[j];
-          int dp = donate_out_[k][j];
-          if (dp >= 0 && donated && (*donated)[static_cast<size_t>(dp)]) {
-            b = params[static_cast<size_t>(dp)];  // in place: the caller proved no one else reads it
-          } else if (slot >= 0 && slots[slot]) {
-            b = slots[slot];
-            b->dtype = n->dtype;  // same byte size by construction
-            b->shape = n->shape;
-          } else {
-            b = alloc_buffer(n->dtype, n->shape, dev_);
-            if (slot >= 0) slots[slot] = b;
-          }
-          vals[s.out[j]] = b;
-          out.push_back(b.get());
-        }
-        run_fused_kernel(*s.fused, in, out);
+        run_step(k, vals, slots, params, donated);
       }
-      for (int i : s.in) if (last_use_[i] == static_cast<int>(k)) vals[i].reset();
+      for (size_t j = k; j < e; ++j)
+        for (int i : steps_[j].in) if (last_use_[i] == static_cast<int>(j)) vals[i].reset();
+      // JXLA_PROFILE: a chain's kernels run interleaved in one GEMM region and cannot be timed
+      // apart, so the whole chain's time is attributed to its first kernel (the others get 0)
       if (prof_)
         prof_[k].fetch_add(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(),
                            std::memory_order_relaxed);
+      k = e;
     }
     std::vector<BufferRef> outs;
     for (int o : out_id_) outs.push_back(vals[o]);
@@ -207,6 +283,7 @@ class FusedExecutable final : public Executable {
     static const char* kinds[] = {"loop", "row", "dot", "single"};
     std::string out = "jxla profile: " + std::to_string(steps_.size()) + " kernels, " + std::to_string(runs) + " runs, " +
                       std::to_string(total / runs / 1000) + " us per run\n";
+    size_t chain_to = 0;  // end of the dot chain being listed
     for (size_t k = 0; k < steps_.size(); ++k) {
       const Kernel& K = *steps_[k].kernel;
       char head[96];
@@ -217,6 +294,10 @@ class FusedExecutable final : public Executable {
         ops += (ops.empty() ? "" : ",") + std::string(op_name(n->op));
         if (n->op == Op::DotGeneral) ops += shape_str(n->inputs[0]->shape) + "x" + shape_str(n->inputs[1]->shape);
         if (ops.size() > 90) { ops += ",..."; break; }
+      }
+      if (k >= chain_to && chain_end_[k] > 0) {  // a chain head as run_impl walks the steps
+        chain_to = static_cast<size_t>(chain_end_[k]);
+        ops += "  [dot chain k" + std::to_string(k) + "-k" + std::to_string(chain_to - 1) + ": the whole chain's time]";
       }
       out += head + ops + "\n";
     }
@@ -238,7 +319,7 @@ class FusedExecutable final : public Executable {
   std::vector<int> donatable_;                 // parameter indices that may be donated
   std::vector<std::vector<int>> donate_out_;   // per step, per output: the parameter it may overwrite, or -1
   std::unique_ptr<std::atomic<int64_t>[]> prof_;  // JXLA_PROFILE: ns per kernel, then the run count
-
+  std::vector<int> chain_end_;                 // per step: end of the dot chain starting there, or 0
 };
 }  // namespace
 

@@ -35,5 +35,19 @@ void tile_epilogue_set_enabled(bool on);
 bool store_epilogue_enabled();
 void store_epilogue_set_enabled(bool on);
 int64_t store_epilogue_runs();
+// Consecutive dot kernels of an executable where kernel j's GEMM operand A is kernel j - 1's
+// only output (an MLP's layers): run as ONE GEMM region (gemm.h host_sgemm_packed_chain) when
+// every kernel takes the prepacked tile path and no kernel writes memory another one uses
+// (other than that A). Returns false, having run nothing, when the chain does not apply; the
+// caller then runs the kernels one by one. Results are bit-identical either way
+// (JXLA_GEMM_CHAIN=0 turns it off).
+struct FusedCall {
+  const FusedKernel* fk;
+  const std::vector<const Buffer*>* in;
+  const std::vector<Buffer*>* out;
+};
+bool run_fused_dot_chain(const std::vector<FusedCall>& calls);
+// A dot kernel's input index of its GEMM operand A (-1 for other kernels).
+int fused_dot_a(const FusedKernel& fk);
 
 }  // namespace jxla

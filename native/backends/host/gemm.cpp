@@ -10,6 +10,7 @@
 // prefill/epilogue, and one-row products stream the packed panels (host_sgemv_tile_cols).
 #include "backends/host/gemm.h"
 #include "backends/host/float_scratch.h"
+#include "backends/host/gemm_packed_grid.h"
 #include <cblas.h>
 #include <algorithm>
 #include <atomic>
@@ -270,96 +271,117 @@ void host_sgemm_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A,
       return;
     }
   }
-  int64_t mb = M, nb = N;
-  const int64_t tiles = host_sgemm_grid(M, N, K, &mb, &nb);
-  if (tiles <= 1) {
+  PackedGrid g;
+  if (!g.plan(ta, M, N, K, A, lda, B, C, ldc, beta, hooks, tl_packed_a)) {  // one tile
     const GemmHookRun run(hooks, C, ldc, beta);
     if (run.before()) (*run.before())(0, M, 0, N);
     sgemm_avx2_packed(ta, M, N, K, A, lda, B, 0, C, ldc, run.beta());
     if (run.after()) (*run.after())(0, M, 0, N);
     return;
   }
-  // the 2-D tiles: bias and relu in the micro-kernel's stores (sgemm_avx2_tile)
-  const GemmTileFn* before = hooks ? hooks->before : nullptr;
-  const GemmTileFn* after = hooks ? hooks->after : nullptr;
-  const float* bias = hooks ? hooks->bias : nullptr;
-  const bool relu = hooks && hooks->relu;
+  // the 2-D tiles: bias and relu in the micro-kernel's stores (PackedGrid::run, sgemm_avx2_tile)
+  parallel_for(g.tasks, [&](int64_t t) { g.run(t); });
+}
+
+bool PackedGrid::plan(bool ta_, int64_t M_, int64_t N_, int64_t K_, const float* A_, int64_t lda_, const PackedB& B_,
+                      float* C_, int64_t ldc_, float beta_, const GemmTileHooks* hooks, FloatScratch& scratch) {
+  ta = ta_, M = M_, N = N_, K = K_, A = A_, lda = lda_, B = &B_, C = C_, ldc = ldc_, beta = beta_;
+  before = hooks ? hooks->before : nullptr;
+  after = hooks ? hooks->after : nullptr;
+  bias = hooks ? hooks->bias : nullptr;
+  relu = hooks && hooks->relu;
   if (bias && beta != 0.0f) internal("host_sgemm_packed: a bias epilogue needs beta 0");
-  const int64_t rblocks = (M + mb - 1) / mb, cblocks = (N + nb - 1) / nb;
+  mb = M, nb = N;
+  const int64_t tiles = host_sgemm_grid(M, N, K, &mb, &nb);
+  if (tiles <= 1) return false;
+  rblocks = (M + mb - 1) / mb, cblocks = (N + nb - 1) / nb;
   // op(A) packed once and shared by every column tile, unless N is narrow (few B panels: each
   // packed value would be reused too rarely; sgemm_avx2.h) and A is stored M x K (read in
   // place). Shared packing also avoids reading A rows lda apart in the kernel: with lda a multiple
   // of 4 KB those rows alias in the caches (256 x 1024 x 1024 tiles: 65 -> 75-79 GFLOP/s).
-  const bool pack = ta || N > sgemm_avx2_direct_n();
-  const int64_t mstride = round_up(M, 6);
-  float* shared = pack ? tl_packed_a.get(static_cast<size_t>(mstride * K)) : nullptr;
-  std::unique_ptr<std::atomic<int>[]> state(pack ? new std::atomic<int>[static_cast<size_t>(rblocks)] : nullptr);
+  pack = ta || N > sgemm_avx2_direct_n();
+  mstride = round_up(M, 6);
+  shared = pack ? scratch.get(static_cast<size_t>(mstride * K)) : nullptr;
+  state.reset(pack ? new std::atomic<int>[static_cast<size_t>(rblocks)] : nullptr);
   for (int64_t i = 0; pack && i < rblocks; ++i) state[i].store(0, std::memory_order_relaxed);
   // One region: the first rblocks tasks pack the row blocks of A (0 -> 1 -> 2: claimed, done),
   // then the tiles row block by row block. A tile whose block is not packed yet (its packer is
   // slow or preempted) claims the packing itself if unclaimed, else packs a private copy: no
   // thread ever waits for another. Same values either way, so the same bits.
-  const bool priv = g_force_private.load(std::memory_order_relaxed);
+  priv = g_force_private.load(std::memory_order_relaxed);
   // Column-block order: the row tiles of one B slice (K x nb, 512 KB at K = 1024) run one after
   // the other, on both threads at once, so each slice comes from memory once per call and is
   // then shared through L3; in row-block order each slice was fetched once per row block (3x at
   // batch 256), and the weights (7.4 MB) plus activations (~4 MB) exceed the share of L3 this
   // VM gets (measured: two threads streaming 4 MB each drop from ~75 to ~30 GFLOP/s).
   // The packed A (1 MB) is what is re-read per tile instead: it stays in L3.
-  const bool col_order = g_col_order.load(std::memory_order_relaxed);
-  const int64_t pack_tasks = pack && !priv ? rblocks : 0;
-  auto claim = [&](int64_t rb) {
-    int expect = 0;
-    if (!state[rb].compare_exchange_strong(expect, 1, std::memory_order_acq_rel)) return false;
-    const int64_t i0 = rb * mb;
-    sgemm_avx2_pack_a_rows(ta, K, A, lda, i0, std::min(mb, M - i0), shared, mstride, i0);
-    state[rb].store(2, std::memory_order_release);
-    return true;
-  };
+  col_order = g_col_order.load(std::memory_order_relaxed);
+  pack_tasks = pack && !priv ? rblocks : 0;
   // The last column block is handed out in halves (column order only): the region ends when the
   // slower thread finishes its last tile, so the tiles still running at the end should be short
   // (on average one thread idles for half of the last tile; 0.15 ms per layer at K = 1024).
-  const int64_t last_w = N - (cblocks - 1) * nb, half_w = round_up((last_w + 1) / 2, 16);
-  const bool split_tail = col_order && cblocks >= 2 && half_w < last_w;
-  const int64_t head = (cblocks - 1) * rblocks, tasks = split_tail ? tiles + rblocks : tiles;
-  parallel_for(pack_tasks + tasks, [&](int64_t t) {
-    if (t < pack_tasks) {
-      claim(t);
-      return;
-    }
-    t -= pack_tasks;
-    int64_t rb, j0, n;
-    if (!col_order) {
-      rb = t / cblocks;
-      j0 = t % cblocks * nb;
-      n = std::min(nb, N - j0);
-    } else if (!split_tail || t < head) {
-      rb = t % rblocks;
-      j0 = t / rblocks * nb;
-      n = std::min(nb, N - j0);
-    } else {  // halves of the last column block: first halves of every row block, then second
-      rb = (t - head) % rblocks;
-      const int64_t h = (t - head) / rblocks;
-      j0 = (cblocks - 1) * nb + h * half_w;
-      n = h == 0 ? half_w : last_w - half_w;
-    }
-    const int64_t i0 = rb * mb, m = std::min(mb, M - i0);
-    float* c = C + i0 * ldc + j0;
-    const TileEpilogue te{bias ? bias + j0 : nullptr, relu};
-    const TileEpilogue* epi = bias || relu ? &te : nullptr;
-    if (before) (*before)(i0, m, j0, n);
-    if (!pack) {
-      sgemm_avx2_tile(m, n, K, nullptr, 0, 0, A + i0 * lda, lda, B, j0, c, ldc, beta, epi);
-    } else if (!priv && (state[rb].load(std::memory_order_acquire) == 2 || claim(rb))) {
-      sgemm_avx2_tile(m, n, K, shared, mstride, i0, nullptr, 0, B, j0, c, ldc, beta, epi);
-    } else {
-      const int64_t ms = round_up(m, 6);
-      float* mine = tl_private_a.get(static_cast<size_t>(ms * K));
-      sgemm_avx2_pack_a_rows(ta, K, A, lda, i0, m, mine, ms, 0);
-      sgemm_avx2_tile(m, n, K, mine, ms, 0, nullptr, 0, B, j0, c, ldc, beta, epi);
-    }
-    if (after) (*after)(i0, m, j0, n);
-  });
+  last_w = N - (cblocks - 1) * nb, half_w = round_up((last_w + 1) / 2, 16);
+  split_tail = col_order && cblocks >= 2 && half_w < last_w;
+  head = (cblocks - 1) * rblocks;
+  tasks = pack_tasks + (split_tail ? tiles + rblocks : tiles);
+  return true;
+}
+
+bool PackedGrid::claim(int64_t rb) const {
+  int expect = 0;
+  if (!state[rb].compare_exchange_strong(expect, 1, std::memory_order_acq_rel)) return false;
+  const int64_t i0 = rb * mb;
+  sgemm_avx2_pack_a_rows(ta, K, A, lda, i0, std::min(mb, M - i0), shared, mstride, i0);
+  state[rb].store(2, std::memory_order_release);
+  return true;
+}
+
+int64_t PackedGrid::row_block(int64_t t) const {
+  if (t < pack_tasks) return t;
+  t -= pack_tasks;
+  if (!col_order) return t / cblocks;
+  if (!split_tail || t < head) return t % rblocks;
+  return (t - head) % rblocks;
+}
+
+bool PackedGrid::run(int64_t t) const {
+  if (t < pack_tasks) {
+    claim(t);
+    return false;
+  }
+  t -= pack_tasks;
+  int64_t rb, j0, n;
+  if (!col_order) {
+    rb = t / cblocks;
+    j0 = t % cblocks * nb;
+    n = std::min(nb, N - j0);
+  } else if (!split_tail || t < head) {
+    rb = t % rblocks;
+    j0 = t / rblocks * nb;
+    n = std::min(nb, N - j0);
+  } else {  // halves of the last column block: first halves of every row block, then second
+    rb = (t - head) % rblocks;
+    const int64_t h = (t - head) / rblocks;
+    j0 = (cblocks - 1) * nb + h * half_w;
+    n = h == 0 ? half_w : last_w - half_w;
+  }
+  const int64_t i0 = rb * mb, m = std::min(mb, M - i0);
+  float* c = C + i0 * ldc + j0;
+  const TileEpilogue te{bias ? bias + j0 : nullptr, relu};
+  const TileEpilogue* epi = bias || relu ? &te : nullptr;
+  if (before) (*before)(i0, m, j0, n);
+  if (!pack) {
+    sgemm_avx2_tile(m, n, K, nullptr, 0, 0, A + i0 * lda, lda, *B, j0, c, ldc, beta, epi);
+  } else if (!priv && (state[rb].load(std::memory_order_acquire) == 2 || claim(rb))) {
+    sgemm_avx2_tile(m, n, K, shared, mstride, i0, nullptr, 0, *B, j0, c, ldc, beta, epi);
+  } else {
+    const int64_t ms = round_up(m, 6);
+    float* mine = tl_private_a.get(static_cast<size_t>(ms * K));
+    sgemm_avx2_pack_a_rows(ta, K, A, lda, i0, m, mine, ms, 0);
+    sgemm_avx2_tile(m, n, K, mine, ms, 0, nullptr, 0, *B, j0, c, ldc, beta, epi);
+  }
+  if (after) (*after)(i0, m, j0, n);
+  return true;
 }
 
 int64_t host_sgemm_tiles(bool ta, int64_t M, int64_t N, int64_t K, bool* split_rows, int64_t* step) {

@@ -66,6 +66,7 @@ class GemmHookRun {
 // pool; op(A) is packed once per call (unless N is narrow: then read in place), its row blocks
 // packed by the first tasks of the same parallel region. Bit-identical to host_sgemm.
 // Only when host_sgemm_packable(M, N).
+// hooks->bias / relu (session 6): in the 2-D tiles' micro-kernel stores (GemmTileHooks).
 void host_sgemm_packed(bool ta, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const PackedB& B,
                        float* C, int64_t ldc, float beta = 0.0f, const GemmTileHooks* hooks = nullptr);
 // The 2-D grid of host_sgemm_packed: tiles of mb rows (a multiple of 6) by nb columns (a multiple
@@ -123,4 +124,35 @@ bool host_sgemm_grid_enabled();
 // Shared with host_sgemm_grid_force_private_a.
 bool host_sgemm_grid_private();
 
+}  // namespace jxla
+
+namespace jxla {
+// ---- session 6: consecutive GEMMs over prepacked weights in one region (gemm_chain.cpp) ----
+// One host_sgemm_packed call of a chain. a_from_prev: row i of op(A) (A stored M x K) is written
+// by the previous call's tile tasks of row i (its C, or its epilogue hook's output), so this
+// call's tasks for a row block wait until the previous call has finished those rows.
+struct PackedGemmCall {
+  bool ta = false;
+  int64_t M = 0, N = 0, K = 0;
+  const float* A = nullptr;
+  int64_t lda = 0;
+  const PackedB* B = nullptr;
+  float* C = nullptr;
+  int64_t ldc = 0;
+  float beta = 0.0f;
+  const GemmTileHooks* hooks = nullptr;
+  bool a_from_prev = false;  // a bias row / relu go in hooks (GemmTileHooks::bias, relu)
+};
+// Runs calls[0..n) as host_sgemm_packed would one after the other, with identical bits, but in
+// one parallel region where a call's row block starts as soon as the previous call has finished
+// the rows it reads (no barrier between the GEMMs). Falls back to one region per call when the
+// grids' row blocks differ (different M), a grid is one tile, or the chain is off. The caller
+// guarantees that no call's C or hook output overlaps another call's A, C or hook data except
+// through a_from_prev (the previous call's rows, read after they are final).
+void host_sgemm_packed_chain(const PackedGemmCall* calls, int64_t n);
+// JXLA_GEMM_CHAIN=0 (read once) or host_sgemm_chain_set_enabled(false): one region per GEMM.
+void host_sgemm_chain_set_enabled(bool on);
+bool host_sgemm_chain_enabled();
+// Tests: how many chains ran as one region.
+int64_t host_sgemm_chain_runs();
 }  // namespace jxla

@@ -57,6 +57,36 @@ __attribute__((target("avx2"))) inline void transpose8(__m256 r[8]) {
   }
 }
 
+// Six rows of 8 floats (r_i[0..8)) -> 48 floats d[j * 6 + i] = r_i[j] (8 columns of 6, the
+// packed A layout), in registers: 6 loads, 18 shuffles, 6 full stores. (The 8x8 transpose it
+// replaces spilled its arrays to the stack and stored each column in two pieces: ~4 GB/s.)
+// Pairs (r_2p[j], r_2p+1[j]) are 64-bit lanes of the unpacked t's; each output vector is three
+// such pairs of one column and one of the next, gathered per 128-bit lane and then recombined
+// (the upper lanes hold columns 4-7, i.e. the second 24 floats).
+__attribute__((target("avx2"), always_inline)) inline void transpose6x8(const float* r0, const float* r1, const float* r2,
+                                                                       const float* r3, const float* r4, const float* r5,
+                                                                       float* d) {
+  const __m256 a0 = _mm256_loadu_ps(r0), a1 = _mm256_loadu_ps(r1), a2 = _mm256_loadu_ps(r2);
+  const __m256 a3 = _mm256_loadu_ps(r3), a4 = _mm256_loadu_ps(r4), a5 = _mm256_loadu_ps(r5);
+  // t0 = (r0 r1)[0], (r0 r1)[1] | [4], [5]; t1 = [2], [3] | [6], [7]; likewise t2, t3 (rows 2, 3), t4, t5 (rows 4, 5)
+  const __m256d t0 = _mm256_castps_pd(_mm256_unpacklo_ps(a0, a1)), t1 = _mm256_castps_pd(_mm256_unpackhi_ps(a0, a1));
+  const __m256d t2 = _mm256_castps_pd(_mm256_unpacklo_ps(a2, a3)), t3 = _mm256_castps_pd(_mm256_unpackhi_ps(a2, a3));
+  const __m256d t4 = _mm256_castps_pd(_mm256_unpacklo_ps(a4, a5)), t5 = _mm256_castps_pd(_mm256_unpackhi_ps(a4, a5));
+  // per lane (columns j, j + 1 with j = 0 in the low lane, 4 in the high lane):
+  const __m256d x0 = _mm256_unpacklo_pd(t0, t2);     // (01)[j] (23)[j]
+  const __m256d y0 = _mm256_shuffle_pd(t4, t0, 0xA);  // (45)[j] (01)[j+1]
+  const __m256d x1 = _mm256_unpackhi_pd(t2, t4);     // (23)[j+1] (45)[j+1]
+  const __m256d y1 = _mm256_unpacklo_pd(t1, t3);     // (01)[j+2] (23)[j+2]
+  const __m256d x2 = _mm256_shuffle_pd(t5, t1, 0xA);  // (45)[j+2] (01)[j+3]
+  const __m256d y2 = _mm256_unpackhi_pd(t3, t5);     // (23)[j+3] (45)[j+3]
+  _mm256_storeu_pd(reinterpret_cast<double*>(d), _mm256_permute2f128_pd(x0, y0, 0x20));
+  _mm256_storeu_pd(reinterpret_cast<double*>(d + 8), _mm256_permute2f128_pd(x1, y1, 0x20));
+  _mm256_storeu_pd(reinterpret_cast<double*>(d + 16), _mm256_permute2f128_pd(x2, y2, 0x20));
+  _mm256_storeu_pd(reinterpret_cast<double*>(d + 24), _mm256_permute2f128_pd(x0, y0, 0x31));
+  _mm256_storeu_pd(reinterpret_cast<double*>(d + 32), _mm256_permute2f128_pd(x1, y1, 0x31));
+  _mm256_storeu_pd(reinterpret_cast<double*>(d + 40), _mm256_permute2f128_pd(x2, y2, 0x31));
+}
+
 // op(A)[i0 .. i0+mc, p0 .. p0+kc] -> ceil(mc/6) micro-panels, each kc x 6 (k-major), rows past
 // mc zero. Packing only moves values: the layout never changes the arithmetic.
 __attribute__((target("avx2"))) void pack_a(bool ta, const float* A, int64_t lda, int64_t i0, int64_t mc, int64_t p0,
@@ -78,17 +108,7 @@ __attribute__((target("avx2"))) void pack_a(bool ta, const float* A, int64_t lda
     for (int64_t i = 0; i < kMR; ++i) src[i] = A + (i0 + ir + std::min(i, mr - 1)) * lda + p0;
     int64_t k = 0;
     if (mr == kMR) {
-      for (; k + 8 <= kc; k += 8) {
-        __m256 r[8];
-        for (int i = 0; i < 6; ++i) r[i] = _mm256_loadu_ps(src[i] + k);
-        r[6] = r[7] = _mm256_setzero_ps();
-        transpose8(r);
-        float* d = dst + k * kMR;
-        for (int j = 0; j < 8; ++j) {  // column j = the 6 rows at k + j
-          _mm_storeu_ps(d + j * kMR, _mm256_castps256_ps128(r[j]));
-          _mm_storel_pi(reinterpret_cast<__m64*>(d + j * kMR + 4), _mm256_extractf128_ps(r[j], 1));
-        }
-      }
+      for (; k + 8 <= kc; k += 8) transpose6x8(src[0] + k, src[1] + k, src[2] + k, src[3] + k, src[4] + k, src[5] + k, dst + k * kMR);
     }
     for (; k < kc; ++k)
       for (int64_t i = 0; i < kMR; ++i) dst[k * kMR + i] = i < mr ? src[i][k] : 0.0f;
