@@ -1,4 +1,4 @@
-// mlp_profile.cpp - profiling harness for the host MLP 784-1024-1024-10 (docs/gemm.md, Session 5).
+// mlp_profile.cpp - profiling harness for the host MLP 784-1024-1024-10 (docs/gemm-sessions-4-5.md, Session 5).
 // Not a benchmark of record (those are JMH, bench/dev/jxla/bench): it runs the three layers the
 // way the ONNX executable does (host_sgemm_packed over prepacked weights, bias prefill and relu in
 // the per-tile hooks) and reports per layer the wall time and the thread CPU time spent in tiles

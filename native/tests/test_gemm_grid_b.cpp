@@ -7,7 +7,7 @@
 // also checked against a double reference within the f32 bound of docs/gemm.md, so equal bits
 // cannot hide a shared error. (2) hooks cover C exactly once, disjointly, and a bias prefill +
 // relu in the hooks equal the serial version bit for bit. (3) the rule picks the grid for the
-// shapes docs/gemm.md "Session 5" measured as faster and keeps the 1-D path for the others.
+// shapes docs/gemm-sessions-4-5.md "Session 5" measured as faster and keeps the 1-D path for the others.
 // (4) end to end: relu(x W + b) compiled with W a traced input (not prepacked) runs the grid
 // (counter) and equals grid off / tile epilogue off bit for bit, and the double reference.
 #include <algorithm>
@@ -156,7 +156,7 @@ void end_to_end(int64_t M, int64_t K, int64_t N) {
 int main() {
   setenv("JXLA_NUM_THREADS", "3", 1);  // before the pool starts: 3 threads even on a 2-core machine
   CHECK_EQ(host_num_threads(), 3);
-  // (3) the rule (docs/gemm.md "Session 5")
+  // (3) the rule (docs/gemm-sessions-4-5.md "Session 5")
   int64_t mb = 0, nb = 0;
   CHECK_EQ(host_sgemm_grid_b_tiles(false, 256, 1024, 784, &mb, &nb), 24);  // FusionBench.mlp layer 1: 3 x 8
   CHECK_EQ(mb, 90);

@@ -106,7 +106,7 @@ int64_t host_gemm_tiles(int64_t M, int64_t N, int64_t K, bool* split_rows);
 // dynamically. Bit-identical to the 1-D path (same K blocks, same kernel). The tile grid for
 // this shape (mb rows, a multiple of 6, by nb columns, a multiple of 16), or 0 when the 1-D path
 // (or one call) is used: OpenBLAS, a GEMV, JXLA_GEMM_GRID=0, small work or shapes where the
-// measured rule keeps the old path (docs/gemm.md "Session 5").
+// measured rule keeps the old path (docs/gemm-sessions-4-5.md "Session 5").
 int64_t host_sgemm_grid_b_tiles(bool ta, int64_t M, int64_t N, int64_t K, int64_t* mb, int64_t* nb);
 // The shape part of that rule (transposes and sizes only; no thread, switch or work check).
 bool host_sgemm_grid_b_rule(bool ta, int64_t M, int64_t N, int64_t K);

@@ -5,7 +5,7 @@
 // (a_from_prev) first waits until every tile of layer l - 1 in that row block has run. So a
 // thread that runs out of layer l - 1's tiles starts on layer l's packing and tiles for the
 // row blocks already finished instead of idling at a barrier while the other thread ends the
-// layer (~0.1-0.2 ms per layer boundary at batch 256; docs/gemm.md "Session 6: inference").
+// layer (~0.1-0.2 ms per layer boundary at batch 256; docs/gemm-session-6.md "Session 6: inference").
 // Invariants: (1) bits: the tiles, packings and hooks are exactly host_sgemm_packed's, only
 // their start times change, so results are identical to calling host_sgemm_packed per GEMM.
 // (2) no deadlock: tasks are claimed in index order (thread_pool.cpp), so when a task waits on

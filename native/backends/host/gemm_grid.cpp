@@ -63,7 +63,7 @@ void host_sgemm_grid_b_force(bool on) { g_force = on; }
 int64_t host_sgemm_grid_b_runs() { return g_runs.load(); }
 
 bool host_sgemm_grid_b_rule(bool ta, int64_t M, int64_t N, int64_t K) {
-  // Measured (docs/gemm.md "Session 5", harness, 2 threads, grid vs 1-D side by side):
+  // Measured (docs/gemm-sessions-4-5.md "Session 5", harness, 2 threads, grid vs 1-D side by side):
   // - op(A) transposed (the weight gradient dW = dY^T X): the 1-D path gives each of its <=
   //   2 tiles a full copy of packed A; the grid packs it once: 0.89-0.97x at 256 x 784 x 64/256.
   // - A stored M x K with one row block (M <= 96, a batch-64 training step): the 1-D column tiles
