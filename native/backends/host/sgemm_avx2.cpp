@@ -16,6 +16,8 @@
 // stores (TileEpilogue, session 6): the same values as a bias prefill + beta 1 + a relu pass.
 #include "backends/host/sgemm_avx2.h"
 #include "backends/host/float_scratch.h"
+#include "backends/host/sgemm_asrc.h"
+#include "backends/host/sgemm_avx512.h"
 #include "ir/error.h"
 #include <immintrin.h>
 #include <algorithm>
@@ -28,7 +30,11 @@
 namespace jxla {
 
 namespace {
-constexpr int64_t kMR = 6, kNR = 16;
+using sgemm::kMR;
+using sgemm::kNR;
+using sgemm::PackedA;
+using sgemm::RowsA;
+using sgemm::RowsAEdge;
 constexpr int64_t kKC = 256;   // max K block: B micro-panel 256 x 16 x 4 B = 16 KB, half of L1d (32 KB)
 constexpr int64_t kMC = 144;   // A block 144 x 256 x 4 B = 144 KB of the 512 KB L2
 constexpr int64_t kDirectN = 8 * kNR;  // up to 8 B micro-panels: A read in place (see sgemm_avx2)
@@ -159,26 +165,6 @@ __attribute__((target("avx2"))) void pack_b(bool tb, const float* B, int64_t ldb
   }
 }
 
-// Where the micro-kernel reads op(A)[row i, depth k]: a packed micro-panel (6 values per k), or
-// straight from A stored M x K (6 row offsets, 1 value per k) when packing would not pay.
-struct PackedA {
-  const float* p;
-  const float* at(int i) const { return p + i; }
-  void next() { p += kMR; }
-};
-struct RowsA {  // 6 consecutive rows lda apart: two registers address them all
-  const float* p;
-  int64_t lda;
-  const float* at(int i) const { return p + i * lda; }
-  void next() { p += 1; }
-};
-struct RowsAEdge {  // fewer than 6 rows left: the missing rows repeat the last real row
-  const float* p;
-  int64_t off[kMR];  // element offsets of the 6 rows from p
-  const float* at(int i) const { return p + off[i]; }
-  void next() { p += 1; }
-};
-
 // Stores one 16-float row of accumulators into C: c = s (first K block) or c + s (later ones).
 // Epilogue (sgemm_avx2.h TileEpilogue): with bias (first K block, beta 0) c = bias + s, the value a
 // prefill of C with the bias followed by c + s gives; with relu (last K block) the stored value is
@@ -302,7 +288,32 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const flo
   // while this one is swept: a prepacked B comes from L3, and short tiles (few row panels per
   // B panel) would otherwise stall on its first sweep. Prefetches never change a value.
   const int64_t calls = (mc + kMR - 1) / kMR, pf_per = (kc + calls - 1) / calls;
+  const bool wide = sgemm_avx512_enabled();
   for (int64_t jr = 0; jr < nc; jr += kNR) {
+    if (wide && jr + 2 * kNR <= nc) {  // two full B panels: the AVX-512 R x 32 kernel (same values)
+      const float* b = pb + jr * kc;
+      const char* next = reinterpret_cast<const char*>(jr + 2 * kNR < nc ? b + 2 * kNR * kc : pf_after);
+      for (int64_t ir = 0; ir < mc; ir += kMR) {
+        const int64_t mr = std::min(kMR, mc - ir);
+        if (next)  // both panels of the next pair (or what follows): 2 kc lines of 64 B
+          for (int64_t l = ir / kMR * 2 * pf_per, e = std::min(2 * kc, l + 2 * pf_per); l < e; ++l)
+            _mm_prefetch(next + l * 64, _MM_HINT_T1);
+        float* c = C + ir * ldc + jr;
+        const float* bj = bias ? bias + jr : nullptr;
+        const int R = static_cast<int>(mr);
+        if (pa) {
+          sgemm_avx512_rx32(R, kc, PackedA{pa + ir * kc}, b, c, ldc, overwrite, bj, relu);
+        } else if (mr == kMR) {
+          sgemm_avx512_rx32(R, kc, RowsA{a + ir * lda, lda}, b, c, ldc, overwrite, bj, relu);
+        } else {
+          RowsAEdge src{a + ir * lda, {}};
+          for (int64_t i = 0; i < kMR; ++i) src.off[i] = std::min(i, mr - 1) * lda;
+          sgemm_avx512_rx32(R, kc, src, b, c, ldc, overwrite, bj, relu);
+        }
+      }
+      jr += kNR;  // the loop's own step adds the second panel
+      continue;
+    }
     const int64_t nr = std::min(kNR, nc - jr);
     const float* b = pb + jr * kc;
     const char* next = reinterpret_cast<const char*>(jr + kNR < nc ? b + kNR * kc : pf_after);
