@@ -187,6 +187,12 @@ void host_sgemm_grid_force_private_a(bool on) { g_force_private = on; }
 bool host_sgemm_grid_enabled() { return grid_flag().load(std::memory_order_relaxed); }
 bool host_sgemm_grid_private() { return g_force_private.load(std::memory_order_relaxed); }
 
+static std::atomic<int64_t> g_tile_rows{0}, g_tile_cols{0};
+void host_sgemm_grid_set_tile(int64_t rows, int64_t cols) {
+  g_tile_rows = rows;
+  g_tile_cols = cols;
+}
+
 int64_t host_sgemm_grid(int64_t M, int64_t N, int64_t K, int64_t* mb, int64_t* nb) {
   // Tiles of ~90 rows x 128 columns (~0.3 ms of one core at K = 1024): small enough that the
   // pool's dynamic hand-out keeps both threads busy to the end of the region (a thread that
@@ -203,7 +209,10 @@ int64_t host_sgemm_grid(int64_t M, int64_t N, int64_t K, int64_t* mb, int64_t* n
   *nb = std::min<int64_t>(round_up(N, 16), sgemm_avx2_direct_n());
   // harness, one thread, 256 x 1024 x 1024 (B prepacked, A packed once): 48-row tiles 80, 66: 82,
   // 90: 83, 132: 86, 256: 86 GFLOP/s (each B micro-panel is streamed from L3 once per tile)
-  const int64_t row_blocks = std::max<int64_t>(1, (M + 95) / 96);
+  const int64_t rows = g_tile_rows.load(std::memory_order_relaxed), cols = g_tile_cols.load(std::memory_order_relaxed);
+  if (cols > 0) *nb = std::min(round_up(N, 16), round_up(cols, 16));
+  const int64_t target = rows > 0 ? rows : 96;
+  const int64_t row_blocks = std::max<int64_t>(1, (M + target - 1) / target);
   *mb = round_up((M + row_blocks - 1) / row_blocks, 6);
   return ((M + *mb - 1) / *mb) * ((N + *nb - 1) / *nb);
 }

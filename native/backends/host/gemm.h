@@ -80,6 +80,9 @@ void host_sgemm_grid_set_enabled(bool on);
 // Tile hand-out order of the grid: column block by column block (default) or row block by row
 // block (false; JXLA_GRID_ORDER=rows). Same bits either way.
 void host_sgemm_grid_set_column_order(bool on);
+// Tuning runs (bench/native/mlp_profile.cpp): tiles of about `rows` rows (0: the default) and
+// `cols` columns (0: the default); the grid still rounds them to 6 and 16. Same bits either way.
+void host_sgemm_grid_set_tile(int64_t rows, int64_t cols);
 // M = 1 (batch 1) in host_sgemm_packed: column tiles of this width (a multiple of 16, or N).
 int64_t host_sgemv_tile_cols(int64_t N, int64_t K);
 // Tests: every tile packs its own private copy of its A rows (the path a tile takes when another
