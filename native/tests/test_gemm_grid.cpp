@@ -15,6 +15,7 @@
 #include <cstring>
 #include <random>
 #include <vector>
+#include <unistd.h>
 #include "backends/host/gemm.h"
 #include "backends/host/sgemm_avx2.h"
 #include "backends/host/thread_pool.h"
@@ -116,6 +117,11 @@ int main() {
   // the grid rule: the MLP's layers at batch 256 (3 row blocks of <= 90 rows x 8 column tiles),
   // the 10-wide last layer (one 16-column tile per row block), batch 32, and too little work
   int64_t mb = 0, nb = 0;
+  // the default row target follows the L2 size (132 rows from 1 MB of L2, else 96)
+  const bool big_l2 = sysconf(_SC_LEVEL2_CACHE_SIZE) >= (1 << 20);
+  CHECK_EQ(host_sgemm_grid(256, 1024, 784, &mb, &nb), big_l2 ? 16 : 24);
+  CHECK_EQ(mb, big_l2 ? 132 : 90);
+  host_sgemm_grid_set_tile(96, 0);  // the ~96-row rule, whatever this machine's L2
   CHECK_EQ(host_sgemm_grid(256, 1024, 784, &mb, &nb), 24);
   CHECK_EQ(mb, 90);
   CHECK_EQ(nb, 128);
@@ -124,6 +130,11 @@ int main() {
   CHECK_EQ(host_sgemm_grid(32, 1024, 1024, &mb, &nb), 8);
   CHECK_EQ(mb, 36);
   CHECK_EQ(host_sgemm_grid(8, 8, 8, &mb, &nb), 1);
+  host_sgemm_grid_set_tile(132, 64);
+  CHECK_EQ(host_sgemm_grid(256, 1024, 784, &mb, &nb), 32);
+  CHECK_EQ(mb, 132);
+  CHECK_EQ(nb, 64);
+  host_sgemm_grid_set_tile(0, 0);  // the default for the cases below
 
   // edges: M around multiples of 6 and of the row block, N around 16 / 128 / the narrow limit,
   // K across the K blocks (256, 257: two blocks), both transposes, beta 0 and 1
