@@ -380,21 +380,11 @@ bool PackedGrid::run(int64_t t) const {
     n = h == 0 ? half_w : last_w - half_w;
   }
   const int64_t i0 = rb * mb, m = std::min(mb, M - i0);
-  float* c = C + i0 * ldc + j0;
-  const TileEpilogue te{bias ? bias + j0 : nullptr, relu};
-  const TileEpilogue* epi = bias || relu ? &te : nullptr;
-  if (before) (*before)(i0, m, j0, n);
-  if (!pack) {
-    sgemm_avx2_tile(m, n, K, nullptr, 0, 0, A + i0 * lda, lda, *B, j0, c, ldc, beta, epi);
-  } else if (!priv && (state[rb].load(std::memory_order_acquire) == 2 || claim(rb))) {
-    sgemm_avx2_tile(m, n, K, shared, mstride, i0, nullptr, 0, *B, j0, c, ldc, beta, epi);
-  } else {
-    const int64_t ms = round_up(m, 6);
-    float* mine = tl_private_a.get(static_cast<size_t>(ms * K));
-    sgemm_avx2_pack_a_rows(ta, K, A, lda, i0, m, mine, ms, 0);
-    sgemm_avx2_tile(m, n, K, mine, ms, 0, nullptr, 0, *B, j0, c, ldc, beta, epi);
-  }
-  if (after) (*after)(i0, m, j0, n);
+  GridTileA ga;
+  ga.ta = ta, ga.a_in_place = !pack, ga.force_private = priv, ga.K = K, ga.lda = lda, ga.mstride = mstride;
+  ga.A = A, ga.shared = shared;
+  const auto ready = [this](int64_t r) { return state[r].load(std::memory_order_acquire) == 2 || claim(r); };
+  run_grid_tile(ga, ready, rb, i0, m, *B, j0, j0, n, C, ldc, beta, bias, relu, before, after, tl_private_a);
   return true;
 }
 

@@ -21,6 +21,7 @@
 #include <memory>
 #include <new>
 #include "backends/host/gemm.h"
+#include "backends/host/gemm_packed_grid.h"
 #include "backends/host/sgemm_avx2.h"
 #include "backends/host/float_scratch.h"
 #include "backends/host/thread_pool.h"
@@ -155,6 +156,9 @@ void host_sgemm_hooked(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const 
   // B column blocks are packed by the first tile of each column (tiles are numbered row block by
   // row block, so the tiles running at the same time are in different columns).
   const int64_t pack_tasks = pack_a && !priv ? rblocks : 0;
+  GridTileA ga;
+  ga.ta = ta, ga.a_in_place = !pack_a, ga.force_private = priv, ga.K = K, ga.lda = lda, ga.mstride = mstride;
+  ga.A = A, ga.shared = shared_a;
   parallel_for(pack_tasks + tiles, [&](int64_t t) {
     if (t < pack_tasks) {
       claim_a(t);
@@ -172,21 +176,8 @@ void host_sgemm_hooked(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const 
       pb = &mine;
       bj = 0;
     }
-    float* c = C + i0 * ldc + j0;
-    const TileEpilogue te{bias ? bias + j0 : nullptr, relu};
-    const TileEpilogue* epi = bias || relu ? &te : nullptr;
-    if (before) (*before)(i0, m, j0, n);
-    if (!pack_a) {
-      sgemm_avx2_tile(m, n, K, nullptr, 0, 0, A + i0 * lda, lda, *pb, bj, c, ldc, beta, epi);
-    } else if (!priv && (sa[rb].load(std::memory_order_acquire) == 2 || claim_a(rb))) {
-      sgemm_avx2_tile(m, n, K, shared_a, mstride, i0, nullptr, 0, *pb, bj, c, ldc, beta, epi);
-    } else {
-      const int64_t ms = round_up(m, 6);
-      float* mine = tl_private_a.get(static_cast<size_t>(ms * K));
-      sgemm_avx2_pack_a_rows(ta, K, A, lda, i0, m, mine, ms, 0);
-      sgemm_avx2_tile(m, n, K, mine, ms, 0, nullptr, 0, *pb, bj, c, ldc, beta, epi);
-    }
-    if (after) (*after)(i0, m, j0, n);
+    const auto ready = [&](int64_t r) { return sa[r].load(std::memory_order_acquire) == 2 || claim_a(r); };
+    run_grid_tile(ga, ready, rb, i0, m, *pb, bj, j0, n, C, ldc, beta, bias, relu, before, after, tl_private_a);
   });
 }
 

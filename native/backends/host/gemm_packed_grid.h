@@ -17,6 +17,39 @@
 
 namespace jxla {
 
+// One 2-D grid tile, shared by host_sgemm_packed (gemm.cpp) and the per-call grid
+// (gemm_grid.cpp): hooks before/after, then C[i0 .. i0+m, j0 .. j0+n) = rows of op(A) x columns
+// [bj, bj + n) of the packed B with the bias/relu store epilogue. op(A) comes from one of three
+// places with the same values, so the same bits: read in place (a_in_place: A stored M x K), the
+// shared packed buffer (when a_ready(rb) says its row block is packed, claiming it if unclaimed),
+// or a private copy packed into `priv` (another thread is packing the shared rows right now).
+struct GridTileA {
+  bool ta = false, a_in_place = false, force_private = false;
+  int64_t K = 0, lda = 0, mstride = 0;
+  const float* A = nullptr;
+  float* shared = nullptr;
+};
+template <typename ReadyFn>
+void run_grid_tile(const GridTileA& a, ReadyFn a_ready, int64_t rb, int64_t i0, int64_t m, const PackedB& B,
+                   int64_t bj, int64_t j0, int64_t n, float* C, int64_t ldc, float beta, const float* bias, bool relu,
+                   const GemmTileFn* before, const GemmTileFn* after, FloatScratch& priv) {
+  float* c = C + i0 * ldc + j0;
+  const TileEpilogue te{bias ? bias + j0 : nullptr, relu};
+  const TileEpilogue* epi = bias || relu ? &te : nullptr;
+  if (before) (*before)(i0, m, j0, n);
+  if (a.a_in_place) {
+    sgemm_avx2_tile(m, n, a.K, nullptr, 0, 0, a.A + i0 * a.lda, a.lda, B, bj, c, ldc, beta, epi);
+  } else if (!a.force_private && a_ready(rb)) {
+    sgemm_avx2_tile(m, n, a.K, a.shared, a.mstride, i0, nullptr, 0, B, bj, c, ldc, beta, epi);
+  } else {
+    const int64_t ms = (m + 5) / 6 * 6;
+    float* mine = priv.get(static_cast<size_t>(ms * a.K));
+    sgemm_avx2_pack_a_rows(a.ta, a.K, a.A, a.lda, i0, m, mine, ms, 0);
+    sgemm_avx2_tile(m, n, a.K, mine, ms, 0, nullptr, 0, B, bj, c, ldc, beta, epi);
+  }
+  if (after) (*after)(i0, m, j0, n);
+}
+
 struct PackedGrid {
   bool ta = false;
   int64_t M = 0, N = 0, K = 0, lda = 0, ldc = 0;
