@@ -202,7 +202,11 @@ int64_t host_sgemm_grid(int64_t M, int64_t N, int64_t K, int64_t* mb, int64_t* n
   // stay small (with 128 columns a tile sweeps 8 B panels, and each B panel serves mb / 6
   // micro-kernel calls before the next is needed). Rows in multiples of 6 (the micro-kernel's panels), columns of 16 (B panels).
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
-  if (host_num_threads() <= 1 || flops < kMinFlops) {
+  // One thread runs the grid too (session 7): its tiles keep A rows and a B slice in L2 and
+  // apply bias/relu in the stores, where one sgemm_avx2_packed call over all of C plus the
+  // prefill and relu passes was 1.4x slower (mlp_profile 256, JXLA_NUM_THREADS=1: 6.8 vs
+  // 9.4-10.8 ms per MLP forward, same minutes).
+  if (flops < kMinFlops) {
     *mb = M;
     *nb = N;
     return 1;
