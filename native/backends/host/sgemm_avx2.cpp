@@ -316,6 +316,27 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const flo
     }
     const int64_t nr = std::min(kNR, nc - jr);
     const float* b = pb + jr * kc;
+    if (wide) {  // the last single or partial panel: AVX-512 R x 16 under a column mask, into C
+      const char* nx = reinterpret_cast<const char*>(jr + kNR < nc ? b + kNR * kc : pf_after);
+      for (int64_t ir = 0; ir < mc; ir += kMR) {
+        const int64_t mr = std::min(kMR, mc - ir);
+        if (nx)
+          for (int64_t l = ir / kMR * pf_per, e = std::min(kc, l + pf_per); l < e; ++l) _mm_prefetch(nx + l * 64, _MM_HINT_T1);
+        float* c = C + ir * ldc + jr;
+        const float* bj = bias ? bias + jr : nullptr;
+        const int R = static_cast<int>(mr), n16 = static_cast<int>(nr);
+        if (pa) {
+          sgemm_avx512_rx16(R, n16, kc, PackedA{pa + ir * kc}, b, c, ldc, overwrite, bj, relu);
+        } else if (mr == kMR) {
+          sgemm_avx512_rx16(R, n16, kc, RowsA{a + ir * lda, lda}, b, c, ldc, overwrite, bj, relu);
+        } else {
+          RowsAEdge src{a + ir * lda, {}};
+          for (int64_t i = 0; i < kMR; ++i) src.off[i] = std::min(i, mr - 1) * lda;
+          sgemm_avx512_rx16(R, n16, kc, src, b, c, ldc, overwrite, bj, relu);
+        }
+      }
+      continue;
+    }
     const char* next = reinterpret_cast<const char*>(jr + kNR < nc ? b + kNR * kc : pf_after);
     for (int64_t ir = 0; ir < mc; ir += kMR) {
       const int64_t mr = std::min(kMR, mc - ir);

@@ -1,5 +1,6 @@
 // sgemm_avx512.h - AVX-512 micro-kernels for JXLA's f32 GEMM (sgemm_avx2.cpp's macro-kernel
-// calls them on two adjacent 16-column B micro-panels at once when the CPU has AVX-512F).
+// calls them on two adjacent 16-column B micro-panels at once when the CPU has AVX-512F, and on
+// the last single or partial panel with a column mask).
 // Invariants:
 //  - Same packed layouts as the AVX2 kernels (sgemm_asrc.h): the R x 32 kernel reads B panels
 //    pb (columns 0..15) and pb + 16 kc (columns 16..31), both k-major, and A through an ASrc.
@@ -32,5 +33,14 @@ void sgemm_avx512_rx32(int R, int64_t kc, sgemm::RowsA a, const float* pb, float
                        const float* bias, bool relu);
 void sgemm_avx512_rx32(int R, int64_t kc, sgemm::RowsAEdge a, const float* pb, float* c, int64_t ldc, bool overwrite,
                        const float* bias, bool relu);
+
+// C[0..R, 0..nr) = the same over ONE B panel pb (16 columns, of which the first nr in 1..16 are
+// stored; the rest of C is not touched): the last single or partial panel of a block.
+void sgemm_avx512_rx16(int R, int nr, int64_t kc, sgemm::PackedA a, const float* pb, float* c, int64_t ldc,
+                       bool overwrite, const float* bias, bool relu);
+void sgemm_avx512_rx16(int R, int nr, int64_t kc, sgemm::RowsA a, const float* pb, float* c, int64_t ldc,
+                       bool overwrite, const float* bias, bool relu);
+void sgemm_avx512_rx16(int R, int nr, int64_t kc, sgemm::RowsAEdge a, const float* pb, float* c, int64_t ldc,
+                       bool overwrite, const float* bias, bool relu);
 
 }  // namespace jxla
