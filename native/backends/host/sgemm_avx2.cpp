@@ -14,6 +14,9 @@
 // a once-packed A run sgemm_avx2_tile. All keep the per-element arithmetic above.
 // sgemm_avx2_tile can apply a row bias (first K block) and relu (last K block) in the kernel's
 // stores (TileEpilogue, session 6): the same values as a bias prefill + beta 1 + a relu pass.
+// Where the CPU has AVX-512F (session 7) the macro-kernel runs sgemm_avx512.h's R x 32 kernel on
+// pairs of B panels and its masked R x 16 kernel on a last single/partial panel instead: same
+// per-element arithmetic, so the same bits.
 #include "backends/host/sgemm_avx2.h"
 #include "backends/host/float_scratch.h"
 #include "backends/host/sgemm_asrc.h"
