@@ -11,6 +11,9 @@
 // contract them), and FMA, used for a pass only when packing proved every product exact (then
 // fma == mul + add bit for bit; see mxu_kernel.h). On Zen 3 the mul+add loop is front-end bound
 // (36 instructions per k step vs 24), hence the FMA variant.
+// Per pass, AVX-512 kernels (mxu_avx512.cpp, same loop nest over the same panels, two W panels
+// per tile) take over where the CPU has them and their exactness condition holds: zmm FMA when
+// products_exact (preferred), else VDPBF16PS when dp_bf16_exact; see mxu_avx512.h.
 #include "backends/tpu/mxu_kernel.h"
 #include <immintrin.h>
 #include <algorithm>
@@ -20,6 +23,7 @@
 #include <memory>
 #include <vector>
 #include "backends/host/thread_pool.h"
+#include "backends/tpu/mxu_avx512.h"
 #include "backends/tpu/mxu.h"
 #include "ir/dtype.h"
 
@@ -27,11 +31,15 @@ namespace jxla {
 namespace tpu {
 
 namespace {
-constexpr int64_t MR = 6, NR = 16;
-// KC: a 16 x 256 W micro-panel (16 KiB) plus a 6 x 256 A micro-panel (6 KiB) fit the 32 KiB
-// L1d; MC: a 144 x 256 A block (144 KiB) stays in the 512 KiB L2 while W panels stream past;
-// NC: C columns per block (measured on Zen 3: 128..1024 within noise).
-constexpr int64_t KC = 256, MC = 144, NC = 512;
+// Blocking (values in mxu_bf16.h, shared with the VDPBF16PS path, which reads the same panel
+// offsets). KC: a 16 x 256 W micro-panel (16 KiB) plus a 6 x 256 A micro-panel (6 KiB) fit the
+// 32 KiB L1d; MC: a 144 x 256 A block (144 KiB) stays in the 512 KiB L2 while W panels stream
+// past; NC: C columns per block (measured on Zen 3: 128..1024 within noise).
+using mxu_blocking::MR;
+using mxu_blocking::NR;
+using mxu_blocking::KC;
+using mxu_blocking::MC;
+using mxu_blocking::NC;
 
 // What packing learned about one packed operand term: products of two terms are exact in f32
 // (so FMA == mul then add, bit for bit) when both hold only finite bf16 values (<= 8
@@ -85,15 +93,37 @@ bool products_exact(const TermStats& a, const TermStats& w) {
   return hi < std::ldexp(1.0, 127) && lo >= std::ldexp(1.0, -126);
 }
 
+// The VDPBF16PS path (mxu_bf16.h) equals the k-ordered mul+add chain when, besides finite bf16
+// terms: no nonzero input is subnormal (DAZ); every partial sum is 0 or normal (FTZ): a nonzero
+// bf16 |x| with biased exponent E is a multiple of 2^(E-134), so every product is a multiple of
+// 2^q, q = Ea_min + Ew_min - 268, and so is every exact partial sum and (by induction) every
+// rounded one; q >= -126 makes each of them 0 or >= 2^-126. No overflow: every partial sum is
+// bounded by K * max|a| * max|w| < 2^127. Products then lie in [2^-112, 2^127): exact.
+bool dp_bf16_exact(const TermStats& a, const TermStats& w, int64_t K) {
+  if (a.low_bits || w.low_bits || a.max_abs >= 0x7f800000u || w.max_abs >= 0x7f800000u) return false;
+  if (a.max_abs == 0 || w.max_abs == 0) return true;  // every product is a zero: the chain stays +0
+  const int ea = static_cast<int>(a.min_nz_abs >> 23), ew = static_cast<int>(w.min_nz_abs >> 23);
+  if (ea == 0 || ew == 0 || ea + ew < 142) return false;
+  const double hi = static_cast<double>(K) * from_bits(a.max_abs) * from_bits(w.max_abs);
+  return hi < std::ldexp(1.0, 127);
+}
+
+// bf16_truncate (mxu.cpp) inlined: the same bits, without a call per packed element
+inline float truncate16(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  return from_bits(u & 0xffff0000u);
+}
+
 template <Term T>
 inline float term(float x) {
   if constexpr (T == Term::Exact) return x;
   if constexpr (T == Term::Round) return round_bf16(x);
-  const float hi = bf16_truncate(x);
+  const float hi = truncate16(x);
   if constexpr (T == Term::Hi) return hi;
   const float rem = x - hi;
   if constexpr (T == Term::Lo2) return round_bf16(rem);
-  const float mid = bf16_truncate(rem);
+  const float mid = truncate16(rem);
   if constexpr (T == Term::Mid) return mid;
   return round_bf16(rem - mid);  // Lo3
 }
@@ -249,6 +279,8 @@ struct Plan {
   const MxuStep* steps;
   int n_steps;
   std::vector<bool> fma;  // per step: products proven exact, FMA is bit-identical
+  std::vector<int> k512;  // per step: -1 (AVX2 kernels) or the Kernel512 that runs it
+  std::vector<const uint32_t*> pa16, pw16;  // bf16 pair panels of the terms Bf16Dp steps read
 };
 
 // Copies a rows x cols block between row-major arrays (edge tiles).
@@ -266,6 +298,14 @@ void run_task(const Plan& pl, const Task& t) {
     const float* A = pl.pa[st.ta] + t.b * pl.Mp * K;
     const float* W = pl.pw[st.tw] + t.b * K * pl.Np;
     float* mid = s == 0 ? c : p;  // where a pass's partial sums live between k chunks
+    if (pl.k512[s] >= 0) {
+      const Kernel512 kn = static_cast<Kernel512>(pl.k512[s]);
+      const bool dp = kn == Kernel512::Bf16Dp;
+      const void* pa = dp ? static_cast<const void*>(pl.pa16[st.ta] + t.b * pl.Mp * K) : A;
+      const void* pw = dp ? static_cast<const void*>(pl.pw16[st.tw] + t.b * K * pl.Np) : W;
+      avx512_pass_task(kn, pa, pw, M, K, N, pl.Mp, pl.Np, t.r0, t.r1, t.c0, t.c1, c, mid, s > 0, st.nz_after);
+      continue;
+    }
     const MicroFn micro = pl.fma[s] ? micro_fma : micro_muladd;
     for (int64_t jc = t.c0; jc < t.c1; jc += NC) {
       const int64_t jend = std::min(jc + NC, t.c1);
@@ -349,6 +389,46 @@ void mxu_blocked(const float* a, const float* w, float* c, int64_t B, int64_t M,
   const bool fma_ok = g_fma_allowed.load() && __builtin_cpu_supports("fma");
   for (int s = 0; s < n_steps; ++s)
     pl.fma.push_back(fma_ok && products_exact(sa[static_cast<size_t>(steps[s].ta)], sw[static_cast<size_t>(steps[s].tw)]));
+
+  // AVX-512 where the pass may fuse (FMA allowed) and it is proven exact: zmm FMA (the faster,
+  // see mxu_avx512.h) or else VDPBF16PS, whose terms are pair-packed from the f32 panels
+  const bool z_ok = fma_ok && mxu_avx512_enabled(), dp_ok = g_fma_allowed.load() && mxu_bf16_enabled();
+  std::vector<bool> need_a(static_cast<size_t>(n_a_terms)), need_w(static_cast<size_t>(n_w_terms));
+  bool any_dp = false;
+  for (int s = 0; s < n_steps; ++s) {
+    const size_t ta = static_cast<size_t>(steps[s].ta), tw = static_cast<size_t>(steps[s].tw);
+    int k = -1;
+    if (z_ok && pl.fma[static_cast<size_t>(s)]) {
+      k = static_cast<int>(Kernel512::Fma512);
+    } else if (dp_ok && dp_bf16_exact(sa[ta], sw[tw], K)) {
+      k = static_cast<int>(Kernel512::Bf16Dp);
+      need_a[ta] = need_w[tw] = any_dp = true;
+    }
+    pl.k512.push_back(k);
+  }
+  std::unique_ptr<uint32_t[]> pair_a, pair_w;  // same offsets as the f32 panels (half used)
+  pl.pa16.assign(static_cast<size_t>(n_a_terms), nullptr);
+  pl.pw16.assign(static_cast<size_t>(n_w_terms), nullptr);
+  if (any_dp) {
+    pair_a.reset(new uint32_t[static_cast<size_t>(n_a_terms * B * pl.Mp * K)]);
+    pair_w.reset(new uint32_t[static_cast<size_t>(n_w_terms * B * K * pl.Np)]);
+    for (int t = 0; t < n_a_terms; ++t) pl.pa16[static_cast<size_t>(t)] = pair_a.get() + t * B * pl.Mp * K;
+    for (int t = 0; t < n_w_terms; ++t) pl.pw16[static_cast<size_t>(t)] = pair_w.get() + t * B * K * pl.Np;
+    each(a_jobs + w_jobs, [&](int64_t j) {
+      if (j < a_jobs) {
+        const int64_t t = j / (B * aj), b = j / aj % B, q = j % aj;
+        if (!need_a[static_cast<size_t>(t)]) return;
+        bf16_pack_a(pl.pa[t] + b * pl.Mp * K, const_cast<uint32_t*>(pl.pa16[t]) + b * pl.Mp * K, pl.Mp, K, q * PJ,
+                    std::min(a_panels, (q + 1) * PJ));
+      } else {
+        j -= a_jobs;
+        const int64_t t = j / (B * wj), b = j / wj % B, q = j % wj;
+        if (!need_w[static_cast<size_t>(t)]) return;
+        bf16_pack_w(pl.pw[t] + b * K * pl.Np, const_cast<uint32_t*>(pl.pw16[t]) + b * K * pl.Np, pl.Np, K, q * PJ,
+                    std::min(w_panels, (q + 1) * PJ));
+      }
+    });
+  }
 
   std::vector<float> scratch;
   if (n_steps > 1 && K > KC) scratch.resize(static_cast<size_t>(B * M * N));

@@ -14,6 +14,9 @@
 // product exact: both terms hold finite bf16 values (8 significant bits, so a product has at
 // most 16) and every nonzero product lies in [2^-126, 2^127) (no subnormal, no overflow).
 // Otherwise (inf/NaN, non-bf16 values, extreme ranges) the mul-then-add kernel runs.
+// AVX-512 (mxu_avx512.h, chosen per pass at run time): where FMA is allowed and proven exact a
+// 6x32 zmm FMA kernel replaces the AVX2 FMA one; with it switched off, a VDPBF16PS kernel runs
+// the passes dp_bf16_exact (mxu_kernel.cpp) proves equal to the chain. Same invariant for both.
 #pragma once
 #include <cstdint>
 
