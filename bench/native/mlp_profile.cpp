@@ -5,7 +5,8 @@
 // (CLOCK_THREAD_CPUTIME_ID: excludes time other processes held the core), so kernel efficiency
 // and idle time can be told apart on a shared machine. Tile orders are interleaved call by call
 // ("c": column-block order, "r": row-block order, "x": column order with the three layers as one
-// chained region, host_sgemm_packed_chain; per-layer walls are not separable there and print 0)
+// chained region, host_sgemm_packed_chain; per-layer walls are not separable there and print 0;
+// "y": the chain in row-block order)
 // so all see the same machine load; the outputs of every call must be bit-identical across orders.
 // Build (after a cmake build of the library in target/cmake):
 //   OB=target/openblas/org/bytedeco/openblas/linux-x86_64
@@ -64,8 +65,8 @@ int main(int argc, char** argv) {
   std::vector<Order> orders;
   for (int i = 3; i < argc; ++i) {
     Order o;
-    o.col = argv[i][0] != 'r';
-    o.chain = argv[i][0] == 'x';
+    o.col = argv[i][0] != 'r' && argv[i][0] != 'y';
+    o.chain = argv[i][0] == 'x' || argv[i][0] == 'y';  // y: the chain in row-block order
     o.name = argv[i];
     o.hooks = std::strchr(argv[i], 'h') != nullptr;
     if (argv[i][0] && argv[i][1] == ':') std::sscanf(argv[i] + 2, "%ld:%ld", &o.rows, &o.cols);
