@@ -7,7 +7,8 @@
 //   OB=target/openblas/org/bytedeco/openblas/linux-x86_64
 //   g++ -std=c++17 -O2 -g -Iinclude -Inative bench/native/tpu_mlp_profile.cpp target/cmake/lib/libjxla.a
 //       $OB/libopenblas.so.0 -Wl,-rpath,$PWD/$OB -lpthread -o /tmp/tpu_mlp_profile   (one line)
-// Run: JXLA_NUM_THREADS=2 perf record -g /tmp/tpu_mlp_profile 256 30
+// Run: JXLA_NUM_THREADS=2 perf record -g /tmp/tpu_mlp_profile 256 30  (JXLA_TPU_PREPACK=0: the
+// weights' terms packed on every call, as before session 7's cache)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -22,10 +23,11 @@
 using namespace jxla;
 
 namespace {
-NodeRef data(Device* d, Shape sh, std::mt19937& g, float scale) {
+NodeRef data(Device* d, Shape sh, std::mt19937& g, float scale, bool frozen = false) {
   BufferRef b = alloc_buffer(DType::F32, sh, d);
   std::normal_distribution<float> nd(0.0f, scale);
   for (int64_t i = 0; i < b->numel(); ++i) b->as<float>()[i] = nd(g);
+  if (frozen) b->frozen.store(true);  // constants, as an ONNX model's initializers are
   return make_data(b);
 }
 }  // namespace
@@ -38,8 +40,8 @@ int main(int argc, char** argv) {
   const int64_t dims[4] = {784, 1024, 1024, 10};
   std::vector<NodeRef> w, b;
   for (int l = 0; l < 3; ++l) {
-    w.push_back(data(dev, {dims[l], dims[l + 1]}, g, 0.05f));
-    b.push_back(data(dev, {dims[l + 1]}, g, 0.1f));
+    w.push_back(data(dev, {dims[l], dims[l + 1]}, g, 0.05f, true));
+    b.push_back(data(dev, {dims[l + 1]}, g, 0.1f, true));
   }
   std::vector<double> times;
   for (int it = 0; it < calls + 3; ++it) {

@@ -7,11 +7,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <vector>
 #include "backends/host/elem.h"
 #include "backends/host/thread_pool.h"
 #include "backends/host/reference_internal.h"
 #include "ir/error.h"
+#include "runtime/buffer.h"
+#include "runtime/metrics.h"
 
 namespace jxla {
 namespace tpu {
@@ -115,17 +119,74 @@ void mxu_pass(const float* a, const float* w, float* c, int64_t B, int64_t M, in
   mxu_blocked(a, w, c, B, M, K, N, &exact, 1, &exact, 1, &step, 1);
 }
 
-void mxu_matmul_f32(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N, int precision) {
-  if (!mxu_vectorized()) return mxu_matmul_f32_reference(a, w, c, B, M, K, N, precision);
-  // The same passes and sums as the reference below, as steps of the blocked engine: the
-  // operands are split while packing and the passes combine in their last k chunk's epilogue.
+namespace {
+// The same passes and sums as the reference below, as steps of the blocked engine: the
+// operands are split while packing and the passes combine in their last k chunk's epilogue.
+struct PassPlan {
+  const Term* terms;
+  int n_terms;
+  const MxuStep* steps;
+  int n_steps;
+};
+PassPlan pass_plan(int precision) {
   static const Term t1[] = {Term::Round}, t2[] = {Term::Hi, Term::Lo2}, t3[] = {Term::Hi, Term::Mid, Term::Lo3};
   static const MxuStep s1[] = {{0, 0, false}};
   static const MxuStep s3[] = {{1, 0, false}, {0, 1, true}, {0, 0, false}};  // lo.hi, hi.lo, NaN->0, hi.hi
   static const MxuStep s6[] = {{1, 1, false}, {0, 2, false}, {2, 0, false}, {0, 1, false}, {1, 0, true}, {0, 0, false}};
-  if (precision == kPrecisionHighest) mxu_blocked(a, w, c, B, M, K, N, t3, 3, t3, 3, s6, 6);
-  else if (precision == kPrecisionHigh) mxu_blocked(a, w, c, B, M, K, N, t2, 2, t2, 2, s3, 3);
-  else mxu_blocked(a, w, c, B, M, K, N, t1, 1, t1, 1, s1, 1);
+  if (precision == kPrecisionHighest) return {t3, 3, s6, 6};
+  if (precision == kPrecisionHigh) return {t2, 2, s3, 3};
+  return {t1, 1, s1, 1};
+}
+
+// Constant weights (frozen buffers: ONNX initializers, a function's captured constants) are
+// split into their terms and packed once per (buffer, precision, shape) instead of per call, as
+// the host's PrepackCache does for its GEMM. Frozen buffers never change and their ids are never
+// reused, so an entry can never go stale. A few entries, least recently used first out.
+struct WEntry {
+  uint64_t id;
+  int precision;
+  int64_t B, K, N;
+  std::shared_ptr<const MxuPackedW> w;
+};
+std::mutex g_wmu;
+std::vector<WEntry> g_wcache;  // most recently used last
+constexpr size_t kWEntries = 8;
+std::atomic<bool> g_wcache_on{!std::getenv("JXLA_TPU_PREPACK") || std::strcmp(std::getenv("JXLA_TPU_PREPACK"), "0") != 0};
+
+std::shared_ptr<const MxuPackedW> packed_weight(const Buffer& r, const float* wp, int64_t B, int64_t K, int64_t N,
+                                                int precision) {
+  std::lock_guard<std::mutex> g(g_wmu);  // concurrent first calls pack once
+  for (size_t i = 0; i < g_wcache.size(); ++i) {
+    const WEntry& e = g_wcache[i];
+    if (e.id == r.id && e.precision == precision && e.B == B && e.K == K && e.N == N) {
+      WEntry hit = e;
+      g_wcache.erase(g_wcache.begin() + static_cast<std::ptrdiff_t>(i));
+      g_wcache.push_back(hit);
+      return hit.w;
+    }
+  }
+  const PassPlan p = pass_plan(precision);
+  WEntry e{r.id, precision, B, K, N, mxu_pack_w(wp, B, K, N, p.terms, p.n_terms)};
+  counter_add("TpuPrepackedWeights");
+  if (g_wcache.size() >= kWEntries) g_wcache.erase(g_wcache.begin());
+  g_wcache.push_back(e);
+  return e.w;
+}
+}  // namespace
+
+void mxu_set_weight_cache_enabled(bool on) {
+  g_wcache_on = on;
+  if (!on) {
+    std::lock_guard<std::mutex> g(g_wmu);
+    g_wcache.clear();
+  }
+}
+
+void mxu_matmul_f32(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N, int precision,
+                    const MxuPackedW* pre_w) {
+  if (!mxu_vectorized()) return mxu_matmul_f32_reference(a, w, c, B, M, K, N, precision);
+  const PassPlan p = pass_plan(precision);
+  mxu_blocked(a, w, c, B, M, K, N, p.terms, p.n_terms, p.terms, p.n_terms, p.steps, p.n_steps, pre_w);
 }
 
 void mxu_matmul_f32_reference(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N, int precision) {
@@ -188,7 +249,13 @@ void mxu_dot(const Node& n, const Buffer& l, const Buffer& r, Buffer& out, int p
   else { w = is_identity(rp) ? as_f32(r) : as_f32(*permute_buffer(r, rp)); wp = w.data(); }
   float* cp = out.dtype == DType::F32 ? out.as<float>() : (c.resize(static_cast<size_t>(B * M * N)), c.data());
   if (B * M * N == 0) return;
-  if (K > 0) run_matmul(l.dtype, ap, wp, cp, B, M, K, N, precision);
+  if (K > 0 && l.dtype == DType::F32 && r.dtype == DType::F32 && is_identity(rp) && mxu_vectorized() &&
+      r.frozen.load(std::memory_order_acquire) && g_wcache_on.load(std::memory_order_relaxed)) {
+    const auto pw = packed_weight(r, wp, B, K, N, precision);
+    mxu_matmul_f32(ap, wp, cp, B, M, K, N, precision, pw.get());
+  } else if (K > 0) {
+    run_matmul(l.dtype, ap, wp, cp, B, M, K, N, precision);
+  }
   else std::fill(cp, cp + B * M * N, 0.0f);
   if (out.dtype != DType::F32) store(out, cp);
 }

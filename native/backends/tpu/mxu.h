@@ -44,7 +44,13 @@ void set_mxu_fastpath(bool on);
 // Threads the blocked engine runs on (the host thread pool: JXLA_NUM_THREADS, default all cores).
 int mxu_threads();
 // Full f32 matmul at a precision (1, 3 or 6 passes and the XLA summation).
-void mxu_matmul_f32(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N, int precision);
+// pre_w (may be null): w split and packed for this precision by mxu_pack_w (mxu_kernel.h).
+struct MxuPackedW;
+void mxu_matmul_f32(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N, int precision,
+                    const MxuPackedW* pre_w = nullptr);
+// mxu_dot packs the terms of a frozen (constant) f32 right-hand operand once and reuses them
+// (counter TpuPrepackedWeights; JXLA_TPU_PREPACK=0, read once, or this setter: off). Same bits.
+void mxu_set_weight_cache_enabled(bool on);
 // The same with the scalar reference passes only (the spec the fast path is tested against).
 void mxu_matmul_f32_reference(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N, int precision);
 

@@ -27,6 +27,7 @@
 #include "backends/tpu/mxu_avx512.h"
 #include "backends/tpu/mxu.h"
 #include "ir/dtype.h"
+#include "ir/error.h"
 
 namespace jxla {
 namespace tpu {
@@ -348,9 +349,40 @@ void run_task(const Plan& pl, const Task& t) {
 bool mxu_kernel_available() { return __builtin_cpu_supports("avx2"); }
 void set_mxu_fma_allowed(bool on) { g_fma_allowed.store(on); }
 
+struct MxuPackedW {
+  int64_t B = 0, K = 0, N = 0, Np = 0;
+  std::vector<Term> terms;
+  std::unique_ptr<float, PackedB::Free> data;  // terms x B x K x Np, the per-call layout
+  std::vector<TermStats> stats;                // per term
+};
+
+int64_t mxu_packed_w_bytes(const MxuPackedW& p) {
+  return static_cast<int64_t>(p.terms.size()) * p.B * p.K * p.Np * 4;
+}
+
+std::shared_ptr<const MxuPackedW> mxu_pack_w(const float* w, int64_t B, int64_t K, int64_t N, const Term* w_terms,
+                                             int n_w_terms) {
+  auto r = std::make_shared<MxuPackedW>();
+  r->B = B, r->K = K, r->N = N, r->Np = (N + NR - 1) / NR * NR;
+  r->terms.assign(w_terms, w_terms + n_w_terms);
+  r->data.reset(sgemm_avx2_alloc(static_cast<size_t>(std::max<int64_t>(1, n_w_terms * B * K * r->Np))));
+  const int64_t w_panels = r->Np / NR, PJ = 16, wj = (w_panels + PJ - 1) / PJ, jobs = n_w_terms * B * wj;
+  std::vector<TermStats> job_stats(static_cast<size_t>(jobs));
+  const auto fn = [&](int64_t j) {  // mxu_blocked's W packing jobs, the same split and ranges
+    const int64_t t = j / (B * wj), b = j / wj % B, q = j % wj;
+    with_term<PackW>(w_terms[t], w + b * K * N, K, N, r->Np, q * PJ, std::min(w_panels, (q + 1) * PJ),
+                     r->data.get() + t * B * K * r->Np + b * K * r->Np, &job_stats[static_cast<size_t>(j)]);
+  };
+  if (host_num_threads() > 1 && B * K * N >= (int64_t{1} << 16)) parallel_for(jobs, fn);
+  else for (int64_t j = 0; j < jobs; ++j) fn(j);
+  r->stats.resize(static_cast<size_t>(n_w_terms));
+  for (int64_t j = 0; j < jobs; ++j) r->stats[static_cast<size_t>(j / (B * wj))].merge(job_stats[static_cast<size_t>(j)]);
+  return r;
+}
+
 void mxu_blocked(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N,
                  const Term* a_terms, int n_a_terms, const Term* w_terms, int n_w_terms,
-                 const MxuStep* steps, int n_steps) {
+                 const MxuStep* steps, int n_steps, const MxuPackedW* pre_w) {
   if (B <= 0 || M <= 0 || N <= 0) return;
   if (K <= 0) { std::fill(c, c + B * M * N, 0.0f); return; }  // every pass is an empty sum: +0
   Plan pl;
@@ -362,7 +394,10 @@ void mxu_blocked(const float* a, const float* w, float* c, int64_t B, int64_t M,
   // grow-only per calling thread (64-byte aligned, 2 MB pages from 1 MB): a fresh MB-sized
   // allocation per call paid its page faults every time (~2.5% of a 1024^3 DEFAULT pass)
   float* packed_a = tl_packed_a.get(static_cast<size_t>(n_a_terms * B * pl.Mp * K));
-  float* packed_w = tl_packed_w.get(static_cast<size_t>(n_w_terms * B * K * pl.Np));
+  if (pre_w && (pre_w->B != B || pre_w->K != K || pre_w->N != N ||
+                pre_w->terms != std::vector<Term>(w_terms, w_terms + n_w_terms)))
+    internal("mxu_blocked: a prepacked W of ", pre_w->B, " x ", pre_w->K, " x ", pre_w->N, " for ", B, " x ", K, " x ", N);
+  float* packed_w = pre_w ? pre_w->data.get() : tl_packed_w.get(static_cast<size_t>(n_w_terms * B * K * pl.Np));
   for (int t = 0; t < n_a_terms; ++t) pl.pa.push_back(packed_a + t * B * pl.Mp * K);
   for (int t = 0; t < n_w_terms; ++t) pl.pw.push_back(packed_w + t * B * K * pl.Np);
   const int64_t work = B * M * N * K * n_steps;
@@ -374,7 +409,8 @@ void mxu_blocked(const float* a, const float* w, float* c, int64_t B, int64_t M,
 
   // packing: split each operand into its terms once (jobs of up to 16 panels)
   const int64_t PJ = 16, aj = (a_panels + PJ - 1) / PJ, wj = (w_panels + PJ - 1) / PJ;
-  const int64_t a_jobs = n_a_terms * B * aj, w_jobs = n_w_terms * B * wj;
+  // with a prepacked W only A is packed here (the bf16 pair panels below still cover W)
+  const int64_t a_jobs = n_a_terms * B * aj, w_jobs_all = n_w_terms * B * wj, w_jobs = pre_w ? 0 : w_jobs_all;
   std::vector<TermStats> job_stats(static_cast<size_t>(a_jobs + w_jobs));
   each(a_jobs + w_jobs, [&](int64_t j) {
     TermStats* st = &job_stats[static_cast<size_t>(j)];
@@ -392,6 +428,7 @@ void mxu_blocked(const float* a, const float* w, float* c, int64_t B, int64_t M,
   std::vector<TermStats> sa(static_cast<size_t>(n_a_terms)), sw(static_cast<size_t>(n_w_terms));
   for (int64_t j = 0; j < a_jobs; ++j) sa[static_cast<size_t>(j / (B * aj))].merge(job_stats[static_cast<size_t>(j)]);
   for (int64_t j = 0; j < w_jobs; ++j) sw[static_cast<size_t>(j / (B * wj))].merge(job_stats[static_cast<size_t>(a_jobs + j)]);
+  if (pre_w) sw = pre_w->stats;
   const bool fma_ok = g_fma_allowed.load() && __builtin_cpu_supports("fma");
   for (int s = 0; s < n_steps; ++s)
     pl.fma.push_back(fma_ok && products_exact(sa[static_cast<size_t>(steps[s].ta)], sw[static_cast<size_t>(steps[s].tw)]));
@@ -420,7 +457,7 @@ void mxu_blocked(const float* a, const float* w, float* c, int64_t B, int64_t M,
     pair_w.reset(new uint32_t[static_cast<size_t>(n_w_terms * B * K * pl.Np)]);
     for (int t = 0; t < n_a_terms; ++t) pl.pa16[static_cast<size_t>(t)] = pair_a.get() + t * B * pl.Mp * K;
     for (int t = 0; t < n_w_terms; ++t) pl.pw16[static_cast<size_t>(t)] = pair_w.get() + t * B * K * pl.Np;
-    each(a_jobs + w_jobs, [&](int64_t j) {
+    each(a_jobs + w_jobs_all, [&](int64_t j) {
       if (j < a_jobs) {
         const int64_t t = j / (B * aj), b = j / aj % B, q = j % aj;
         if (!need_a[static_cast<size_t>(t)]) return;

@@ -19,6 +19,7 @@
 // the passes dp_bf16_exact (mxu_kernel.cpp) proves equal to the chain. Same invariant for both.
 #pragma once
 #include <cstdint>
+#include <memory>
 
 namespace jxla {
 namespace tpu {
@@ -46,11 +47,21 @@ bool mxu_kernel_available();
 // exercise the mul-then-add kernel on the same data).
 void set_mxu_fma_allowed(bool on);
 
+// W (B x K x N) split into its terms and packed exactly as mxu_blocked packs it per call, with
+// what packing learned about each term (session 7): built once for a constant weight, it
+// replaces the per-call W packing (same panels, same stats, so the same kernels and bits).
+struct MxuPackedW;
+std::shared_ptr<const MxuPackedW> mxu_pack_w(const float* w, int64_t B, int64_t K, int64_t N, const Term* w_terms,
+                                             int n_w_terms);
+int64_t mxu_packed_w_bytes(const MxuPackedW& p);
+
 // c[b] = combination of the steps' passes over a[b] (M x K) . w[b] (K x N), row-major,
 // batch-major. Runs on the host thread pool. Requires mxu_kernel_available().
+// pre_w (may be null): w packed by mxu_pack_w with the same B, K, N and terms (w is then not
+// read); anything else is an internal error.
 void mxu_blocked(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N,
                  const Term* a_terms, int n_a_terms, const Term* w_terms, int n_w_terms,
-                 const MxuStep* steps, int n_steps);
+                 const MxuStep* steps, int n_steps, const MxuPackedW* pre_w = nullptr);
 
 }  // namespace tpu
 }  // namespace jxla
