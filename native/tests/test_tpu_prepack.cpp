@@ -61,13 +61,12 @@ NodeRef data(Device* d, Shape sh, const std::vector<float>& v, bool frozen) {
   return make_data(b);
 }
 
-std::vector<float> run(Device* d, const NodeRef& x, const NodeRef& w, int precision) {
+std::vector<float> run(const NodeRef& x, const NodeRef& w, int precision) {
   Attrs dot = Attrs::parse("dot_general", "lhs_contract=[1], rhs_contract=[0], precision=" + std::to_string(precision));
   TensorImpl* t = tensor_new(build(Op::DotGeneral, {x, w}, dot));
   BufferRef out = tensor_data(t);
   std::vector<float> r(out->as<float>(), out->as<float>() + out->numel());
   tensor_free(t);
-  (void)d;
   return r;
 }
 }  // namespace
@@ -97,15 +96,15 @@ int main() {
   NodeRef x = data(dev, {M, K}, xv, false), wf = data(dev, {K, N}, wv, true), wl = data(dev, {K, N}, wv, false);
   for (int precision = 0; precision <= 2; ++precision) {
     tpu::mxu_set_weight_cache_enabled(false);
-    const auto want = run(dev, x, wl, precision);
+    const auto want = run(x, wl, precision);
     tpu::mxu_set_weight_cache_enabled(true);
     const int64_t packs = counter_get("TpuPrepackedWeights");
-    const auto first = run(dev, x, wf, precision), second = run(dev, x, wf, precision);
+    const auto first = run(x, wf, precision), second = run(x, wf, precision);
     CHECK(same(want, first));
     CHECK(same(want, second));
     CHECK_EQ(counter_get("TpuPrepackedWeights") - packs, 1);  // packed on the first call only
     const int64_t before = counter_get("TpuPrepackedWeights");
-    CHECK(same(want, run(dev, x, wl, precision)));  // not frozen: never cached
+    CHECK(same(want, run(x, wl, precision)));  // not frozen: never cached
     CHECK_EQ(counter_get("TpuPrepackedWeights"), before);
   }
 

@@ -32,4 +32,11 @@ struct RowsAEdge {
   void next() { p += 1; }
 };
 
+// the last mr < kMR rows starting at p (A stored M x K, lda apart)
+inline RowsAEdge edge_rows(const float* p, int64_t lda, int64_t mr) {
+  RowsAEdge src{p, {}};
+  for (int64_t i = 0; i < kMR; ++i) src.off[i] = (i < mr ? i : mr - 1) * lda;
+  return src;
+}
+
 }  // namespace jxla::sgemm

@@ -38,6 +38,7 @@ using sgemm::kNR;
 using sgemm::PackedA;
 using sgemm::RowsA;
 using sgemm::RowsAEdge;
+using sgemm::edge_rows;
 constexpr int64_t kKC = 256;   // max K block: B micro-panel 256 x 16 x 4 B = 16 KB, half of L1d (32 KB)
 constexpr int64_t kMC = 144;   // A block 144 x 256 x 4 B = 144 KB of the 512 KB L2
 constexpr int64_t kDirectN = 8 * kNR;  // up to 8 B micro-panels: A read in place (see sgemm_avx2)
@@ -293,51 +294,29 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const flo
   const int64_t calls = (mc + kMR - 1) / kMR, pf_per = (kc + calls - 1) / calls;
   const bool wide = sgemm_avx512_enabled();
   for (int64_t jr = 0; jr < nc; jr += kNR) {
-    if (wide && jr + 2 * kNR <= nc) {  // two full B panels: the AVX-512 R x 32 kernel (same values)
-      const float* b = pb + jr * kc;
-      const char* next = reinterpret_cast<const char*>(jr + 2 * kNR < nc ? b + 2 * kNR * kc : pf_after);
+    const int64_t nr = std::min(kNR, nc - jr);
+    const float* b = pb + jr * kc;
+    if (wide) {  // AVX-512 (same values): two full B panels at once, else the last one under a mask
+      const bool pair = jr + 2 * kNR <= nc;
+      const int64_t panels = pair ? 2 : 1;
+      const char* next = reinterpret_cast<const char*>(jr + panels * kNR < nc ? b + panels * kNR * kc : pf_after);
       for (int64_t ir = 0; ir < mc; ir += kMR) {
         const int64_t mr = std::min(kMR, mc - ir);
-        if (next)  // both panels of the next pair (or what follows): 2 kc lines of 64 B
-          for (int64_t l = ir / kMR * 2 * pf_per, e = std::min(2 * kc, l + 2 * pf_per); l < e; ++l)
+        if (next)  // the panel(s) that follow: kc lines of 64 B each
+          for (int64_t l = ir / kMR * panels * pf_per, e = std::min(panels * kc, l + panels * pf_per); l < e; ++l)
             _mm_prefetch(next + l * 64, _MM_HINT_T1);
         float* c = C + ir * ldc + jr;
         const float* bj = bias ? bias + jr : nullptr;
         const int R = static_cast<int>(mr);
-        if (pa) {
-          sgemm_avx512_rx32(R, kc, PackedA{pa + ir * kc}, b, c, ldc, overwrite, bj, relu);
-        } else if (mr == kMR) {
-          sgemm_avx512_rx32(R, kc, RowsA{a + ir * lda, lda}, b, c, ldc, overwrite, bj, relu);
-        } else {
-          RowsAEdge src{a + ir * lda, {}};
-          for (int64_t i = 0; i < kMR; ++i) src.off[i] = std::min(i, mr - 1) * lda;
-          sgemm_avx512_rx32(R, kc, src, b, c, ldc, overwrite, bj, relu);
-        }
+        const auto run = [&](auto src) {
+          if (pair) sgemm_avx512_rx32(R, kc, src, b, c, ldc, overwrite, bj, relu);
+          else sgemm_avx512_rx16(R, static_cast<int>(nr), kc, src, b, c, ldc, overwrite, bj, relu);
+        };
+        if (pa) run(PackedA{pa + ir * kc});
+        else if (mr == kMR) run(RowsA{a + ir * lda, lda});
+        else run(edge_rows(a + ir * lda, lda, mr));
       }
-      jr += kNR;  // the loop's own step adds the second panel
-      continue;
-    }
-    const int64_t nr = std::min(kNR, nc - jr);
-    const float* b = pb + jr * kc;
-    if (wide) {  // the last single or partial panel: AVX-512 R x 16 under a column mask, into C
-      const char* nx = reinterpret_cast<const char*>(jr + kNR < nc ? b + kNR * kc : pf_after);
-      for (int64_t ir = 0; ir < mc; ir += kMR) {
-        const int64_t mr = std::min(kMR, mc - ir);
-        if (nx)
-          for (int64_t l = ir / kMR * pf_per, e = std::min(kc, l + pf_per); l < e; ++l) _mm_prefetch(nx + l * 64, _MM_HINT_T1);
-        float* c = C + ir * ldc + jr;
-        const float* bj = bias ? bias + jr : nullptr;
-        const int R = static_cast<int>(mr), n16 = static_cast<int>(nr);
-        if (pa) {
-          sgemm_avx512_rx16(R, n16, kc, PackedA{pa + ir * kc}, b, c, ldc, overwrite, bj, relu);
-        } else if (mr == kMR) {
-          sgemm_avx512_rx16(R, n16, kc, RowsA{a + ir * lda, lda}, b, c, ldc, overwrite, bj, relu);
-        } else {
-          RowsAEdge src{a + ir * lda, {}};
-          for (int64_t i = 0; i < kMR; ++i) src.off[i] = std::min(i, mr - 1) * lda;
-          sgemm_avx512_rx16(R, n16, kc, src, b, c, ldc, overwrite, bj, relu);
-        }
-      }
+      jr += (panels - 1) * kNR;  // the loop's own step adds the last panel
       continue;
     }
     const char* next = reinterpret_cast<const char*>(jr + kNR < nc ? b + kNR * kc : pf_after);
@@ -351,9 +330,7 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const flo
         if (pa) {
           kernel_rows(mr, kc, PackedA{pa + ir * kc}, b, c, ldc, overwrite, bj, relu);
         } else {
-          RowsAEdge src{a + ir * lda, {}};
-          for (int64_t i = 0; i < kMR; ++i) src.off[i] = std::min(i, mr - 1) * lda;
-          kernel_rows(mr, kc, src, b, c, ldc, overwrite, bj, relu);
+          kernel_rows(mr, kc, edge_rows(a + ir * lda, lda, mr), b, c, ldc, overwrite, bj, relu);
         }
         continue;
       }
@@ -371,9 +348,7 @@ void macro_kernel(int64_t mc, int64_t nc, int64_t kc, const float* pa, const flo
       } else if (mr == kMR) {
         kernel_6x16(kc, RowsA{a + ir * lda, lda}, b, out, ldo, ow, kb, kr);
       } else {
-        RowsAEdge src{a + ir * lda, {}};
-        for (int64_t i = 0; i < kMR; ++i) src.off[i] = std::min(i, mr - 1) * lda;
-        kernel_6x16(kc, src, b, out, ldo, ow, kb, kr);
+        kernel_6x16(kc, edge_rows(a + ir * lda, lda, mr), b, out, ldo, ow, kb, kr);
       }
       if (full) continue;
       for (int64_t i = 0; i < mr; ++i)

@@ -349,6 +349,20 @@ void run_task(const Plan& pl, const Task& t) {
 bool mxu_kernel_available() { return __builtin_cpu_supports("avx2"); }
 void set_mxu_fma_allowed(bool on) { g_fma_allowed.store(on); }
 
+namespace {
+constexpr int64_t kPackJob = 16;  // panels per packing job
+// W packing job j (of n_terms x B x ceil(panels / kPackJob)): term t, batch b, a run of panels,
+// into out (terms x B x K x Np, the per-call layout); shared by mxu_blocked and mxu_pack_w so
+// both write the same panels and stats
+void pack_w_job(int64_t j, const float* w, int64_t B, int64_t K, int64_t N, int64_t Np, const Term* w_terms, float* out,
+                TermStats* st) {
+  const int64_t w_panels = Np / NR, wj = (w_panels + kPackJob - 1) / kPackJob;
+  const int64_t t = j / (B * wj), b = j / wj % B, q = j % wj;
+  with_term<PackW>(w_terms[t], w + b * K * N, K, N, Np, q * kPackJob, std::min(w_panels, (q + 1) * kPackJob),
+                   out + (t * B + b) * K * Np, st);
+}
+}  // namespace
+
 struct MxuPackedW {
   int64_t B = 0, K = 0, N = 0, Np = 0;
   std::vector<Term> terms;
@@ -366,12 +380,10 @@ std::shared_ptr<const MxuPackedW> mxu_pack_w(const float* w, int64_t B, int64_t 
   r->B = B, r->K = K, r->N = N, r->Np = (N + NR - 1) / NR * NR;
   r->terms.assign(w_terms, w_terms + n_w_terms);
   r->data.reset(sgemm_avx2_alloc(static_cast<size_t>(std::max<int64_t>(1, n_w_terms * B * K * r->Np))));
-  const int64_t w_panels = r->Np / NR, PJ = 16, wj = (w_panels + PJ - 1) / PJ, jobs = n_w_terms * B * wj;
+  const int64_t wj = (r->Np / NR + kPackJob - 1) / kPackJob, jobs = n_w_terms * B * wj;
   std::vector<TermStats> job_stats(static_cast<size_t>(jobs));
-  const auto fn = [&](int64_t j) {  // mxu_blocked's W packing jobs, the same split and ranges
-    const int64_t t = j / (B * wj), b = j / wj % B, q = j % wj;
-    with_term<PackW>(w_terms[t], w + b * K * N, K, N, r->Np, q * PJ, std::min(w_panels, (q + 1) * PJ),
-                     r->data.get() + t * B * K * r->Np + b * K * r->Np, &job_stats[static_cast<size_t>(j)]);
+  const auto fn = [&](int64_t j) {
+    pack_w_job(j, w, B, K, N, r->Np, w_terms, r->data.get(), &job_stats[static_cast<size_t>(j)]);
   };
   if (host_num_threads() > 1 && B * K * N >= (int64_t{1} << 16)) parallel_for(jobs, fn);
   else for (int64_t j = 0; j < jobs; ++j) fn(j);
@@ -408,7 +420,7 @@ void mxu_blocked(const float* a, const float* w, float* c, int64_t B, int64_t M,
   };
 
   // packing: split each operand into its terms once (jobs of up to 16 panels)
-  const int64_t PJ = 16, aj = (a_panels + PJ - 1) / PJ, wj = (w_panels + PJ - 1) / PJ;
+  const int64_t PJ = kPackJob, aj = (a_panels + PJ - 1) / PJ, wj = (w_panels + PJ - 1) / PJ;
   // with a prepacked W only A is packed here (the bf16 pair panels below still cover W)
   const int64_t a_jobs = n_a_terms * B * aj, w_jobs_all = n_w_terms * B * wj, w_jobs = pre_w ? 0 : w_jobs_all;
   std::vector<TermStats> job_stats(static_cast<size_t>(a_jobs + w_jobs));
@@ -419,10 +431,7 @@ void mxu_blocked(const float* a, const float* w, float* c, int64_t B, int64_t M,
       with_term<PackA>(a_terms[t], a + b * M * K, M, K, pl.Mp, q * PJ, std::min(a_panels, (q + 1) * PJ),
                        const_cast<float*>(pl.pa[t]) + b * pl.Mp * K, st);
     } else {
-      j -= a_jobs;
-      const int64_t t = j / (B * wj), b = j / wj % B, q = j % wj;
-      with_term<PackW>(w_terms[t], w + b * K * N, K, N, pl.Np, q * PJ, std::min(w_panels, (q + 1) * PJ),
-                       const_cast<float*>(pl.pw[t]) + b * K * pl.Np, st);
+      pack_w_job(j - a_jobs, w, B, K, N, pl.Np, w_terms, packed_w, st);
     }
   });
   std::vector<TermStats> sa(static_cast<size_t>(n_a_terms)), sw(static_cast<size_t>(n_w_terms));
