@@ -6,7 +6,8 @@
 // and idle time can be told apart on a shared machine. Tile orders are interleaved call by call
 // ("c": column-block order, "r": row-block order, "x": column order with the three layers as one
 // chained region, host_sgemm_packed_chain; per-layer walls are not separable there and print 0;
-// "y": the chain in row-block order)
+// "y": the chain in row-block order; "e": the whole compiled function through the C ABI, as Java
+// calls it: input tensor from the host array, jxla_function_call, read the output, free both)
 // so all see the same machine load; the outputs of every call must be bit-identical across orders.
 // Build (after a cmake build of the library in target/cmake):
 //   OB=target/openblas/org/bytedeco/openblas/linux-x86_64
@@ -28,6 +29,7 @@
 #include <vector>
 #include "backends/host/gemm.h"
 #include "backends/host/sgemm_avx2.h"
+#include "jxla/jxla.h"
 
 using namespace jxla;
 
@@ -45,6 +47,7 @@ struct Order {
   bool col;
   bool chain = false;
   bool hooks = false;
+  bool exe = false;  // "e": the compiled function (C ABI)
   long rows = 0, cols = 0;  // tile shape override (host_sgemm_grid_set_tile), 0: default
   std::string name;
   std::vector<double> total, wall[3], cpu[3];
@@ -69,6 +72,7 @@ int main(int argc, char** argv) {
     o.chain = argv[i][0] == 'x' || argv[i][0] == 'y';  // y: the chain in row-block order
     o.name = argv[i];
     o.hooks = std::strchr(argv[i], 'h') != nullptr;
+    o.exe = argv[i][0] == 'e';
     if (argv[i][0] && argv[i][1] == ':') std::sscanf(argv[i] + 2, "%ld:%ld", &o.rows, &o.cols);
     orders.push_back(o);
   }
@@ -88,6 +92,36 @@ int main(int argc, char** argv) {
       y(static_cast<size_t>(M * 10)), first;
   for (auto& v : x) v = nd(g);
   float* C[3] = {h1.data(), h2.data(), y.data()};
+  // "e": relu(relu(x W1 + b1) W2 + b2) W3 + b3 traced once through the C ABI, weights captured
+  auto tensor = [](const std::vector<float>& v, std::vector<int64_t> shape) {
+    jxla_tensor_t t = nullptr;
+    if (jxla_tensor_from_data(nullptr, JXLA_F32, shape.data(), static_cast<int32_t>(shape.size()), v.data(),
+                              static_cast<int64_t>(v.size() * 4), &t) != 0) std::abort();
+    return t;
+  };
+  auto opid = [](const char* name) {
+    int32_t o = -1;
+    jxla_op_lookup(name, &o);
+    return o;
+  };
+  jxla_function_t fn = nullptr;
+  {
+    jxla_tensor_t xt = tensor(x, {M, 784}), h = xt;
+    std::vector<jxla_tensor_t> owned{xt};
+    for (int l = 0; l < 3; ++l) {
+      jxla_tensor_t w = tensor(W[l], {dims[l], dims[l + 1]}), b = tensor(bias[l], {dims[l + 1]}), in[2] = {h, w};
+      jxla_tensor_t d = nullptr, s = nullptr, r = nullptr;
+      if (jxla_tensor_op(opid("dot_general"), in, 2, "lhs_contract=[1], rhs_contract=[0]", nullptr, &d) != 0 ||
+          jxla_tensor_binary(opid("add"), d, b, &s) != 0 || (l < 2 && jxla_tensor_unary(opid("relu"), s, &r) != 0))
+        std::abort();
+      if (l == 2) r = s;
+      for (jxla_tensor_t t : {w, b, d}) owned.push_back(t);
+      if (r != s) owned.push_back(s);
+      h = r;
+    }
+    if (jxla_function_create(&xt, 1, &h, 1, &fn) != 0) std::abort();
+    for (jxla_tensor_t t : owned) jxla_tensor_free(t);
+  }
   const float* A[3] = {x.data(), h1.data(), h2.data()};
   std::atomic<int64_t> tile_cpu[3];
   const int warm = 10;
@@ -128,7 +162,14 @@ int main(int argc, char** argv) {
       pc.M = M, pc.N = N, pc.K = dims[l], pc.A = A[l], pc.lda = dims[l], pc.B = packed[l].get(), pc.C = c, pc.ldc = N;
       pc.beta = o.hooks ? 1.0f : 0.0f, pc.hooks = &hks[l], pc.a_from_prev = l > 0;
     }
-    if (o.chain) {
+    if (o.exe) {
+      jxla_tensor_t in = tensor(x, {M, 784}), out = nullptr;
+      if (jxla_function_call(fn, &in, 1, &out) != 0 ||
+          jxla_tensor_read(out, JXLA_F32, y.data(), static_cast<int64_t>(y.size() * 4)) != 0) std::abort();
+      jxla_tensor_free(in);
+      jxla_tensor_free(out);
+      lay[0] = lay[1] = lay[2] = 0;
+    } else if (o.chain) {
       host_sgemm_packed_chain(calls, 3);
       lay[0] = lay[1] = lay[2] = 0;
     } else {
