@@ -165,6 +165,16 @@ jxla_status jxla_function_call(jxla_function_t fn, const jxla_tensor_t* inputs, 
  * B is sliced back to b rows. Counts BucketedCall when b < B. */
 jxla_status jxla_function_call_padded(jxla_function_t fn, const jxla_tensor_t* inputs, int32_t n,
                                       jxla_tensor_t* outputs);
+/* Zero-copy call for host callers (session 8; CompiledFunction's direct-buffer call): input i is
+ * read IN PLACE from data[i] (row-major dtypes[i]; its ranks[i] dims come next in dims, input
+ * after input) for the duration of the call only: the engine neither writes it nor keeps it after
+ * returning (a TPU function transfers it as usual). Output j is converted to out_dtypes[j] and
+ * copied to out[j], which must hold out_caps[j] >= numel * sizeof bytes (out[j] NULL: dropped).
+ * padded != 0 pads the batch as jxla_function_call_padded. No tensor handles are created.
+ * Counter InPlaceCall. */
+jxla_status jxla_function_call_host(jxla_function_t fn, int32_t n, const int32_t* dtypes, const int32_t* ranks,
+                                    const int64_t* dims, const void* const* data, int32_t padded, int32_t nout,
+                                    const int32_t* out_dtypes, void* const* out, const int64_t* out_caps);
 jxla_status jxla_function_arity(jxla_function_t fn, int32_t* nparams, int32_t* nout);
 /* text IR of the compiled graph (parameters first, then the captured constants) */
 jxla_status jxla_function_ir(jxla_function_t fn, char* buf, int64_t cap, int64_t* len);

@@ -71,6 +71,21 @@ NodeRef eval_dynamic(Op op, const std::vector<TensorImpl*>& ins) {
 }  // namespace
 
 
+void jxla::read_buffer(const BufferRef& b, DType dd, void* dst, int64_t want) {
+  int64_t t0 = now_ns();
+  if (b->dtype == dd) {
+    if (want) std::memcpy(dst, b->data, static_cast<size_t>(want));
+  } else {
+    // convert through the reference convert kernel
+    Attrs a; a.set_str("dtype", dtype_name(dd));
+    NodeRef conv = make_node(Op::Convert, dd, b->shape, {make_data(b)}, a, host_device());
+    BufferRef c = ref_eval(*conv, {b.get()}, host_device());
+    if (want) std::memcpy(dst, c->data, static_cast<size_t>(want));
+  }
+  if (!b->device->is_host()) b->device->on_transfer(*b, false);
+  metric_record("TransferFromDeviceTime", static_cast<double>(now_ns() - t0));
+}
+
 extern "C" {
 
 const char* jxla_last_error(void) { return t_last_error.c_str(); }
@@ -215,21 +230,10 @@ jxla_status jxla_tensor_read(jxla_tensor_t t, int32_t dst_dtype, void* dst, int6
     invalid("read: destination has ", nbytes, " bytes but ", dtype_name(n->dtype), shape_str(n->shape), " as ",
             dtype_name(dd), " needs ", want);
   if (want && !dst) invalid("read: null destination");
-  BufferRef b = tensor_data(ti);
-  int64_t t0 = now_ns();
-  if (b->dtype == dd) {
-    if (want) std::memcpy(dst, b->data, static_cast<size_t>(want));
-  } else {
-    // convert through the reference convert kernel
-    Attrs a; a.set_str("dtype", dtype_name(dd));
-    NodeRef conv = make_node(Op::Convert, dd, b->shape, {make_data(b)}, a, host_device());
-    BufferRef c = ref_eval(*conv, {b.get()}, host_device());
-    if (want) std::memcpy(dst, c->data, static_cast<size_t>(want));
-  }
-  if (!b->device->is_host()) b->device->on_transfer(*b, false);
-  metric_record("TransferFromDeviceTime", static_cast<double>(now_ns() - t0));
+  read_buffer(tensor_data(ti), dd, dst, want);
   JXLA_CATCH
 }
+
 
 jxla_status jxla_tensor_ir(jxla_tensor_t t, char* buf, int64_t cap, int64_t* len) {
   JXLA_TRY

@@ -107,6 +107,49 @@ jxla_status jxla_function_call_padded(jxla_function_t fn, const jxla_tensor_t* i
   return do_call(fn, inputs, n, outputs, true);
 }
 
+jxla_status jxla_function_call_host(jxla_function_t fn, int32_t n, const int32_t* dtypes, const int32_t* ranks,
+                                    const int64_t* dims, const void* const* data, int32_t padded, int32_t nout,
+                                    const int32_t* out_dtypes, void* const* out, const int64_t* out_caps) {
+  JXLA_FN_TRY
+  Function& f = F(fn);
+  if (n < 0 || (n > 0 && (!dtypes || !ranks || !data))) invalid("function_call_host: bad input list");
+  if (nout < 0 || (nout > 0 && (!out_dtypes || !out || !out_caps))) invalid("function_call_host: bad output list");
+  if (static_cast<size_t>(nout) > f.outputs().size())
+    invalid("function_call_host: ", nout, " outputs requested, the function has ", f.outputs().size());
+  std::vector<BufferRef> in;
+  in.reserve(static_cast<size_t>(n));
+  const int64_t* d = dims;
+  for (int32_t i = 0; i < n; ++i) {
+    if (!dtype_valid(dtypes[i])) invalid("function_call_host: input ", i, " has unknown dtype id ", dtypes[i]);
+    if (ranks[i] < 0 || ranks[i] > JXLA_MAX_RANK) invalid("function_call_host: input ", i, " has rank ", ranks[i]);
+    if (ranks[i] > 0 && !d) invalid("function_call_host: null dims");
+    Shape sh(d, d + ranks[i]);
+    d += ranks[i];
+    check_shape("function_call_host", sh);
+    if (numel(sh) > 0 && !data[i]) invalid("function_call_host: input ", i, " has null data");
+    in.push_back(borrow_host_buffer(static_cast<DType>(dtypes[i]), sh, data[i]));
+  }
+  {
+    // the outputs die in this scope: after it, nothing may still refer to the borrowed inputs
+    std::vector<BufferRef> outs = padded ? f.call_padded(in) : f.call(in);
+    for (int32_t j = 0; j < nout; ++j) {
+      if (!out[j]) continue;
+      if (!dtype_valid(out_dtypes[j])) invalid("function_call_host: output ", j, " has unknown dtype id ", out_dtypes[j]);
+      const BufferRef& b = outs[static_cast<size_t>(j)];
+      const DType dd = static_cast<DType>(out_dtypes[j]);
+      const int64_t want = b->numel() * dtype_size(dd);
+      if (out_caps[j] < want)
+        invalid("function_call_host: output ", j, " is ", dtype_name(b->dtype), shape_str(b->shape), ": ", want,
+                " bytes as ", dtype_name(dd), " needed, the destination has ", out_caps[j]);
+      read_buffer(b, dd, out[j], want);
+    }
+  }
+  for (auto& b : in)
+    if (b.use_count() != 1) internal("function_call_host: the engine kept a borrowed input");
+  counter_add("InPlaceCall");
+  JXLA_FN_CATCH
+}
+
 jxla_status jxla_function_arity(jxla_function_t fn, int32_t* nparams, int32_t* nout) {
   JXLA_FN_TRY
   Function& f = F(fn);

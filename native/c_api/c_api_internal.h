@@ -15,6 +15,9 @@ jxla_status set_error(int code, const std::string& msg);
 TensorImpl* T(jxla_tensor_t t, const char* arg);
 Device* D(jxla_device_t d);
 jxla_status copy_string(const std::string& s, char* buf, int64_t cap, int64_t* len);
+// Copies b's elements converted to dd into dst (want = numel * sizeof(dd) bytes), with the
+// transfer metrics of a device-to-host read (jxla_tensor_read, jxla_function_call_host).
+void read_buffer(const BufferRef& b, DType dd, void* dst, int64_t want);
 }  // namespace jxla
 
 // Every entry point body sits between JXLA_TRY and JXLA_CATCH: no C++ exception crosses the ABI;

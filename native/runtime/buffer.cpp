@@ -25,13 +25,24 @@ Buffer::Buffer(DType dt, Shape sh, Device* dev)
   g_live_bytes += nbytes;
 }
 
+Buffer::Buffer(DType dt, Shape sh, void* external, Borrow)
+    : dtype(dt), shape(std::move(sh)), device(host_device()), data(external),
+      id(g_next_id.fetch_add(1, std::memory_order_relaxed)), borrowed(true) {
+  nbytes = jxla::numel(shape) * dtype_size(dtype);
+}
+
 Buffer::~Buffer() {
+  if (borrowed) return;  // the caller's memory
   g_live_bytes -= nbytes;
   host_free(data, static_cast<size_t>(nbytes));
   if (device) device->on_free(*this);
 }
 
 BufferRef alloc_buffer(DType dt, const Shape& sh, Device* dev) { return std::make_shared<Buffer>(dt, sh, dev); }
+BufferRef borrow_host_buffer(DType dt, const Shape& sh, const void* data) {
+  // const_cast: a borrowed buffer is only ever an input (read), see buffer.h
+  return std::make_shared<Buffer>(dt, sh, const_cast<void*>(data), Buffer::Borrow{});
+}
 int64_t live_buffer_bytes() { return g_live_bytes.load(); }
 
 }  // namespace jxla

@@ -1,7 +1,9 @@
 // buffer.h - a device buffer: 64-byte aligned host memory holding row-major elements.
 // The engine-wide live-bytes counter (jxla_memory_live_bytes) counts every Buffer; a device
 // may also account it (the TPU emulator's HBM) through Device::on_alloc/on_free.
-// id/frozen: see the fields.
+// id/frozen: see the fields. A borrowed buffer (borrow_host_buffer) views caller memory for the
+// duration of one call (jxla_function_call_host): it is neither allocated, freed, accounted nor
+// counted as live, and the engine never writes into it (it is an input, never donated).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -15,6 +17,8 @@ struct Device;
 
 struct Buffer {
   Buffer(DType dt, Shape sh, Device* dev);  // uninitialized contents; throws on exhaustion
+  struct Borrow {};
+  Buffer(DType dt, Shape sh, void* external, Borrow);  // a host view of caller memory
   ~Buffer();
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
@@ -34,6 +38,7 @@ struct Buffer {
   // in-place update of a buffer that nothing else can read any more, runtime/lazy.cpp), which
   // are never frozen.
   std::atomic<bool> frozen{false};
+  const bool borrowed = false;
 
   template <class T> T* as() { return static_cast<T*>(data); }
   template <class T> const T* as() const { return static_cast<const T*>(data); }
@@ -42,6 +47,7 @@ struct Buffer {
 using BufferRef = std::shared_ptr<Buffer>;
 
 BufferRef alloc_buffer(DType dt, const Shape& sh, Device* dev);
+BufferRef borrow_host_buffer(DType dt, const Shape& sh, const void* data);
 int64_t live_buffer_bytes();
 
 }  // namespace jxla

@@ -173,6 +173,11 @@ public final class JxlaLib {
   public static native int jxla_function_call_padded(@Cast("jxla_function_t") long fn,
       @Cast("const jxla_tensor_t*") long[] inputs, int n, @Cast("jxla_tensor_t*") LongPointer outputs);
 
+  public static native int jxla_function_call_host(@Cast("jxla_function_t") long fn, int n,
+      @Cast("const int32_t*") int[] dtypes, @Cast("const int32_t*") int[] ranks, @Cast("const int64_t*") long[] dims,
+      @Cast("const void* const*") long[] data, int padded, int nout, @Cast("const int32_t*") int[] outDtypes,
+      @Cast("void* const*") long[] out, @Cast("const int64_t*") long[] outCaps);
+
   public static native int jxla_function_arity(@Cast("jxla_function_t") long fn, IntPointer nparams, IntPointer nout);
 
   public static native int jxla_function_ir(@Cast("jxla_function_t") long fn, @Cast("char*") BytePointer buf, long cap,

@@ -351,6 +351,43 @@ public final class Native {
     return r;
   }
 
+  /**
+   * Zero-copy call (jxla_function_call_host): one input read in place from a direct buffer (its
+   * remaining elements, native order), the first output converted to outDtype and written into
+   * the direct buffer {@code out} at its position (its remaining bytes are the capacity). Both
+   * buffers stay reachable until the engine returns.
+   */
+  public static void functionCallHost(long fn, Buffer in, int dtype, long[] shape, boolean padded, Buffer out, int outDtype) {
+    long[] data = {address(in)};
+    long[] outs = {address(out)};
+    long[] caps = {(long) out.remaining() * elementBytes(out)};
+    try {
+      check(JxlaLib.jxla_function_call_host(fn, 1, new int[] {dtype}, new int[] {shape.length}, shape, data,
+          padded ? 1 : 0, 1, new int[] {outDtype}, outs, caps));
+    } finally {
+      java.lang.ref.Reference.reachabilityFence(in);
+      java.lang.ref.Reference.reachabilityFence(out);
+    }
+  }
+
+  /** The address of a direct buffer's element at its position. */
+  private static long address(Buffer b) {
+    // a Pointer over the buffer from element 0: its address is the buffer's start (JavaCPP's
+    // Pointer(Buffer) conventions for a nonzero position aside)
+    return new Pointer(b.duplicate().position(0)).address() + (long) b.position() * elementBytes(b);
+  }
+
+  private static int elementBytes(Buffer b) {
+    if (b instanceof java.nio.ByteBuffer) {
+      return 1;
+    } else if (b instanceof java.nio.ShortBuffer || b instanceof java.nio.CharBuffer) {
+      return 2;
+    } else if (b instanceof java.nio.FloatBuffer || b instanceof java.nio.IntBuffer) {
+      return 4;
+    }
+    return 8;
+  }
+
   /** {number of parameters, number of outputs}. */
   public static int[] functionArity(long fn) {
     try (IntPointer a = new IntPointer(1); IntPointer b = new IntPointer(1)) {

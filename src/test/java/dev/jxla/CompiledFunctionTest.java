@@ -164,6 +164,69 @@ class CompiledFunctionTest {
     }
   }
 
+  /**
+   * Direct buffers are read in place once the signature is compiled (counter InPlaceCall): the
+   * same bits as the array path for every batch size (bucketed), buffer positions honoured, the
+   * floats around the output region untouched, and nothing kept from the input after the call.
+   */
+  @Test
+  void directBuffersAreReadInPlace() {
+    Random r = new Random(3);
+    float[] w = new float[5 * 3];
+    float[] b = {0.5f, -0.25f, 1};
+    for (int i = 0; i < w.length; i++) {
+      w[i] = (float) r.nextGaussian();
+    }
+    try (TensorScope weights = new TensorScope();
+         CompiledFunction f = Jxla.compile(in -> new Tensor[] {in[0].matmul(Tensor.of(w, 5, 3)).add(Tensor.of(b, 3)).relu()},
+             Bucketing.powersOfTwo())) {
+      for (int batch : new int[] {3, 1, 4, 3, 7, 2}) {
+        float[] x = new float[batch * 5];
+        for (int i = 0; i < x.length; i++) {
+          x[i] = (float) r.nextGaussian();
+        }
+        float[] want = f.call(x, batch, 5);
+        FloatBuffer in = ByteBuffer.allocateDirect(4 * (x.length + 3)).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        in.put(new float[] {9, 9, 9}).put(x).position(3);
+        FloatBuffer out = ByteBuffer.allocateDirect(4 * (want.length + 4)).order(ByteOrder.nativeOrder()).asFloatBuffer();
+        for (int i = 0; i < out.capacity(); i++) {
+          out.put(i, -7f);
+        }
+        out.position(2);
+        long inPlace = Jxla.counter("InPlaceCall");
+        f.call(in, new long[] {batch, 5}, out);
+        assertEquals(inPlace + 1, Jxla.counter("InPlaceCall"), "batch " + batch + " was compiled by the array call");
+        assertEquals(3, in.position());
+        assertEquals(2, out.position());
+        float[] got = new float[want.length];
+        out.duplicate().get(got);
+        assertArrayEquals(want, got, 0f);
+        assertEquals(-7f, out.get(0));
+        assertEquals(-7f, out.get(1));
+        assertEquals(-7f, out.get(2 + want.length));
+        assertEquals(-7f, out.get(3 + want.length));
+        // overwriting the input afterwards changes nothing already written
+        for (int i = 0; i < in.capacity(); i++) {
+          in.put(i, 1e6f);
+        }
+        out.duplicate().get(got);
+        assertArrayEquals(want, got, 0f);
+      }
+      // a too-small output is refused naming the output and the sizes; the function stays usable
+      FloatBuffer in = ByteBuffer.allocateDirect(4 * 10).order(ByteOrder.nativeOrder()).asFloatBuffer();
+      FloatBuffer small = ByteBuffer.allocateDirect(4 * 5).order(ByteOrder.nativeOrder()).asFloatBuffer();
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> f.call(in, new long[] {2, 5}, small));
+      assertTrue(e.getMessage().contains("output 0") && e.getMessage().contains("24 bytes"), e.getMessage());
+      e = assertThrows(IllegalArgumentException.class, () -> f.call(in, new long[] {3, 5}, small));
+      assertTrue(e.getMessage().contains("holds 10 floats") && e.getMessage().contains("[3, 5]"), e.getMessage());
+      FloatBuffer ok = ByteBuffer.allocateDirect(4 * 6).order(ByteOrder.nativeOrder()).asFloatBuffer();
+      f.call(in, new long[] {2, 5}, ok);
+      float[] got = new float[6];
+      ok.get(got);
+      assertArrayEquals(f.call(new float[10], 2, 5), got, 0f);
+    }
+  }
+
   @Test
   void staticInputsAreTracedWithTheirValues() {
     try (CompiledFunction f = Jxla.compile(in -> new Tensor[] {in[0].reshape(in[1].toLongArray())}, Bucketing.none(), 1);
