@@ -12,7 +12,7 @@ import java.util.Set;
  * listed by {@link #staticInputs} (shapes, axes, pads, ...) must hold known values: the importer
  * guarantees they are constants (initializers, Constant/Shape results, folded constant
  * subgraphs or static graph inputs) before calling. Neural-network operators live in
- * {@link OnnxNn}. Semantics follow the ONNX operator documentation (onnx/docs/Operators.md).
+ * {@link OnnxNn}; Split, Slice and Pad in {@link OnnxSlicing}. Semantics follow the ONNX operator documentation (onnx/docs/Operators.md).
  */
 final class OnnxOps {
   private OnnxOps() {}
@@ -338,8 +338,8 @@ final class OnnxOps {
         return one(x.reshape(r));
       }
       case "Concat": return one(Tensor.concat(norm(a, a.i("axis", 0), in[0].rank()), in));
-      case "Split": return split(a, n, in, opset);
-      case "Slice": return one(slice(a, in, opset));
+      case "Split": return OnnxSlicing.split(a, n, in, opset);
+      case "Slice": return one(OnnxSlicing.slice(a, in, opset));
       case "Gather": {
         int axis = norm(a, a.i("axis", 0), x.rank());
         Tensor idx = normIndices(in[1], x.shape()[axis], false);
@@ -379,7 +379,7 @@ final class OnnxOps {
         }
         return one(x.reshape(inter).broadcastTo(big).reshape(out));
       }
-      case "Pad": return one(pad(a, in, opset));
+      case "Pad": return one(OnnxSlicing.pad(a, in, opset));
       case "Shape": {
         long[] s = x.shape();
         int r = s.length;
@@ -510,122 +510,5 @@ final class OnnxOps {
       return Tensor.of(v, v.length);
     }
     throw a.error("has no value attribute");
-  }
-
-  private static Tensor[] split(OnnxAttrs a, NodeProto n, Tensor[] in, int opset) {
-    Tensor x = in[0];
-    int axis = norm(a, a.i("axis", 0), x.rank());
-    long dim = x.shape()[axis];
-    int nout = n.getOutputCount();
-    long[] parts = opset < 13 ? a.ints("split", null) : in.length > 1 && in[1] != null ? vals(in[1]) : null;
-    if (parts == null || parts.length == 0) {
-      long k = a.has("num_outputs") ? a.i("num_outputs", nout) : nout;
-      long chunk = (dim + k - 1) / k;
-      parts = new long[(int) k];
-      for (int i = 0; i < k; i++) {
-        parts[i] = Math.max(0, Math.min(chunk, dim - i * chunk));
-      }
-    }
-    Tensor[] out = new Tensor[parts.length];
-    long off = 0;
-    for (int i = 0; i < parts.length; i++) {
-      out[i] = x.slice(axis, off, off + parts[i]);
-      off += parts[i];
-    }
-    if (off != dim) {
-      throw a.error("split sizes " + Arrays.toString(parts) + " do not add up to dimension " + dim);
-    }
-    return out;
-  }
-
-  private static Tensor slice(OnnxAttrs a, Tensor[] in, int opset) {
-    Tensor x = in[0];
-    long[] s = x.shape();
-    long[] starts, ends, axes, steps;
-    if (opset < 10) {
-      starts = a.ints("starts", new long[0]);
-      ends = a.ints("ends", new long[0]);
-      axes = a.ints("axes", null);
-      steps = null;
-    } else {
-      starts = vals(in[1]);
-      ends = vals(in[2]);
-      axes = in.length > 3 && in[3] != null ? vals(in[3]) : null;
-      steps = in.length > 4 && in[4] != null ? vals(in[4]) : null;
-    }
-    if (ends.length != starts.length) {
-      throw a.error("starts " + Arrays.toString(starts) + " and ends " + Arrays.toString(ends) + " differ in length");
-    }
-    Tensor r = x;
-    for (int i = 0; i < starts.length; i++) {
-      int ax = norm(a, axes == null ? i : axes[i], s.length);
-      long step = steps == null ? 1 : steps[i];
-      long n = s[ax];
-      long st = starts[i], en = ends[i];
-      if (step == 0) {
-        throw a.error("step 0 on axis " + ax);
-      }
-      if (step > 0) {
-        st = st < 0 ? st + n : st;
-        en = en < 0 ? en + n : en;
-        st = Math.max(0, Math.min(n, st));
-        en = Math.max(0, Math.min(n, en));
-        r = r.slice(ax, st, Math.max(st, en), step);
-      } else {
-        st = st < 0 ? st + n : st;
-        en = en < 0 ? en + n : en;
-        st = Math.max(-1, Math.min(n - 1, st));
-        en = Math.max(-1, Math.min(n - 1, en));
-        int cnt = (int) Math.max(0, (st - en + (-step) - 1) / (-step));
-        long[] idx = new long[cnt];
-        for (int k = 0; k < cnt; k++) {
-          idx[k] = st + k * step;
-        }
-        r = r.gather(Tensor.of(idx, cnt), ax);
-      }
-    }
-    return r;
-  }
-
-  private static Tensor pad(OnnxAttrs a, Tensor[] in, int opset) {
-    Tensor x = in[0];
-    int r = x.rank();
-    long[] pads;
-    double value = 0;
-    long[] axes = null;
-    if (opset < 11) {
-      pads = a.ints("pads", a.ints("paddings", new long[0]));
-      value = a.f("value", 0f);
-    } else {
-      pads = vals(in[1]);
-      if (in.length > 2 && in[2] != null) {
-        value = in[2].item();
-      }
-      if (in.length > 3 && in[3] != null) {
-        axes = vals(in[3]);
-      }
-    }
-    int na = axes == null ? r : axes.length;
-    if (pads.length != 2 * na) {
-      throw a.error("pads " + Arrays.toString(pads) + " must have " + 2 * na + " entries");
-    }
-    long[] lo = new long[r], hi = new long[r];
-    for (int i = 0; i < na; i++) {
-      int ax = axes == null ? i : norm(a, axes[i], r);
-      lo[ax] = pads[i];
-      hi[ax] = pads[i + na];
-    }
-    // negative pads crop
-    Tensor t = x;
-    long[] s = x.shape();
-    for (int i = 0; i < r; i++) {
-      if (lo[i] < 0 || hi[i] < 0) {
-        long st = Math.max(0, -lo[i]), en = s[i] - Math.max(0, -hi[i]);
-        t = t.slice(i, st, Math.max(st, en));
-        lo[i] = Math.max(0, lo[i]);
-        hi[i] = Math.max(0, hi[i]);
-      }
-    }
-    return t.pad(lo, hi, value);
   }
 }
