@@ -145,12 +145,16 @@ class OnnxTpuTest {
 
   @Test
   void steadyStateCallsNeitherTraceNorCompile() {
-    // after the first call of a signature, a call is: copy in, run the cached executable, copy
-    // out. No tracing, no compile (cached or not), no constant upload, on the host and the TPU.
+    // after the first call of a signature, a call is: read the input in place, run the cached
+    // executable, copy out. No tracing, no compile (cached or not), no constant upload, on the host and the TPU.
     MlpModel m = new MlpModel(11, 32, 64, 10);
     float[] x = new float[4 * 32];
     java.nio.FloatBuffer in = java.nio.ByteBuffer.allocateDirect(4 * x.length).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
     java.nio.FloatBuffer out = java.nio.ByteBuffer.allocateDirect(4 * 4 * 10).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+    for (int i = 0; i < x.length; i++) {
+      x[i] = (float) Math.sin(i);
+      in.put(i, x[i]);
+    }
     for (Device d : new Device[] {Device.host(), Device.tpu("v5e")}) {
       try (CompiledFunction f = OnnxModel.parse(m.toBytes(), "mlp").compile(Bucketing.none(), d)) {
         f.call(in.duplicate(), new long[] {4, 32}, out);
@@ -162,8 +166,16 @@ class OnnxTpuTest {
         for (String c : new String[] {"LazyTracing", "UncachedCompile", "CachedCompile", "FunctionCompile", "FunctionConstantUpload"}) {
           assertEquals(0, Jxla.counter(c), d + ": " + c + "\n" + Jxla.metricsReport());
         }
+        // the steady-state calls read the direct buffer in place (no input copy, no handles) and
+        // give the array path's values
+        assertEquals(10, Jxla.counter("InPlaceCall"), d + "\n" + Jxla.metricsReport());
+        float[] got = new float[40];
+        out.clear();
+        out.get(got);
+        out.clear();
+        org.junit.jupiter.api.Assertions.assertArrayEquals(f.call(x, 4, 32), got, 0f, d.toString());
         assertEquals(1, f.compileCount());
-        assertEquals(11, f.callCount());
+        assertEquals(12, f.callCount());
       }
     }
   }
