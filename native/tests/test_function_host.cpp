@@ -11,27 +11,16 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 #include "jxla/jxla.h"
+#include "tests/c_api_util.h"
 #include "tests/check.h"
 
 namespace {
-jxla_tensor_t f32(const std::vector<float>& v, std::vector<int64_t> shape) {
-  jxla_tensor_t t = nullptr;
-  CHECK_EQ(jxla_tensor_from_data(nullptr, JXLA_F32, shape.data(), static_cast<int32_t>(shape.size()), v.data(),
-                                 static_cast<int64_t>(v.size() * 4), &t), 0);
-  return t;
-}
-std::vector<float> read(jxla_tensor_t t, size_t n) {
-  std::vector<float> v(n);
-  CHECK_EQ(jxla_tensor_read(t, JXLA_F32, v.data(), static_cast<int64_t>(n * 4)), 0);
-  return v;
-}
-int32_t op(const char* n) {
-  int32_t o = -1;
-  jxla_op_lookup(n, &o);
-  return o;
-}
+using jxla_test::op;
+using jxla_test::read;
+jxla_tensor_t f32(const std::vector<float>& v, std::vector<int64_t> shape) { return jxla_test::data(v, std::move(shape)); }
 bool has(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
 
 // f(x[B,3], y[B,4]) = (relu(x @ W) + y, x, reshape(x, [B*3]))  with W a captured 3x4 constant
