@@ -1,8 +1,12 @@
 package dev.jxla;
 
 import dev.jxla.internal.Native;
+import java.nio.Buffer;
 import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -18,7 +22,8 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p>Inputs and outputs are tensors ({@link #call(Tensor...)}), Java arrays
  * ({@link #call(float[], long...)}, {@link #callFloats(float[][], long[][])}) or direct
- * buffers ({@link #call(FloatBuffer, long[], FloatBuffer)}). With {@link Bucketing} the batch
+ * buffers ({@link #call(FloatBuffer, long[], FloatBuffer)}, {@link #call(Buffer[], long[][], Buffer[])},
+ * read in place). With {@link Bucketing} the batch
  * dimension is padded to a bucket so variable batch sizes reuse a few executables.
  *
  * <p>With a target device ({@link Jxla#compile(TensorFunction, Device)}) the function is traced on
@@ -272,56 +277,141 @@ public final class CompiledFunction implements AutoCloseable {
 
   /**
    * Single f32 input from a direct buffer (native order, its remaining elements) and the first
-   * output written into a direct buffer at its position.
+   * output written into a direct buffer at its position: {@link #call(Buffer[], long[][], Buffer[])}
+   * with one buffer each (read in place once the signature is compiled).
    */
   public void call(FloatBuffer input, long[] shape, FloatBuffer output) {
-    if (input != null && output != null && input.isDirect() && output.isDirect() && isStatic.length == 0
-        && input.order() == ByteOrder.nativeOrder() && output.order() == ByteOrder.nativeOrder() && callInPlace(input, shape, output)) {
-      return;
+    if (output == null) {
+      throw new IllegalArgumentException("call: output buffer is null");
     }
-    try (TensorScope scope = new TensorScope()) {
-      Tensor x = Tensor.of(input, shape);
-      Tensor[] out = call(x);
-      out[0].copyTo(output, DType.F32);
-    }
+    call(new Buffer[] {input}, new long[][] {shape}, new Buffer[] {output});
   }
 
   /**
-   * The zero-copy form of {@link #call(FloatBuffer, long[], FloatBuffer)} once its signature is
-   * compiled: the engine reads the input buffer in place for the duration of the call and writes
-   * the first output straight into the output buffer (as ONNX Runtime does with direct buffers;
-   * an 800 KB input copy per call at batch 256). False when the signature is not compiled yet
-   * (the caller then takes the tensor path, which compiles it).
+   * Buffers in and out, any number of each (ONNX Runtime's tensors over direct buffers). Input i
+   * is the remaining elements of {@code inputs[i]} with shape {@code shapes[i]}; its dtype is the
+   * buffer's element type: FloatBuffer f32, DoubleBuffer f64, IntBuffer s32, LongBuffer s64
+   * (direct buffers in native byte order; a heap FloatBuffer is copied). Output j is converted to
+   * the element type of {@code outputs[j]} and written at that buffer's position, which does not
+   * move (its remaining elements must hold the output); a null entry skips output j, and there may
+   * be fewer buffers than outputs. Once a signature is compiled, a call with direct buffers only
+   * is one engine call that reads the inputs in place, for the duration of the call (counter
+   * InPlaceCall); the first call of a signature compiles it through {@link #call(Tensor...)}.
    */
-  private boolean callInPlace(FloatBuffer input, long[] shape, FloatBuffer output) {
+  public void call(Buffer[] inputs, long[][] shapes, Buffer[] outputs) {
+    if (inputs == null || shapes == null || outputs == null || inputs.length != shapes.length) {
+      throw new IllegalArgumentException("call: need input buffers, one shape per input buffer and output buffers");
+    }
+    int n = inputs.length;
+    DType[] dts = new DType[n];
+    long[][] s = new long[n][];
+    boolean direct = isStatic.length == 0;
+    for (int i = 0; i < n; i++) {
+      if (inputs[i] == null) {
+        throw new IllegalArgumentException("call: input buffer " + i + " is null");
+      }
+      dts[i] = elementType("input " + i, inputs[i]);
+      s[i] = checkedShape(i, shapes[i]);
+      long numel = 1;
+      for (long d : s[i]) {
+        numel *= d;
+      }
+      if (inputs[i].remaining() != numel) {
+        throw new IllegalArgumentException("call: input " + i + " buffer holds " + inputs[i].remaining() + " elements but "
+            + dts[i].irName() + Arrays.toString(s[i]) + " needs " + numel);
+      }
+      direct &= inputs[i].isDirect() && nativeOrder(inputs[i]);
+    }
+    DType[] odts = new DType[outputs.length];
+    for (int j = 0; j < outputs.length; j++) {
+      if (outputs[j] != null) {
+        odts[j] = elementType("output " + j, outputs[j]);
+        direct &= outputs[j].isDirect() && nativeOrder(outputs[j]);
+      }
+    }
+    if (direct && callInPlace(inputs, dts, s, outputs, odts)) {
+      return;
+    }
+    try (TensorScope scope = new TensorScope()) {
+      Tensor[] ts = new Tensor[n];
+      for (int i = 0; i < n; i++) {
+        ts[i] = Tensor.of(inputs[i], dts[i], s[i]);
+      }
+      Tensor[] out = call(ts);
+      if (outputs.length > out.length) {
+        throw new IllegalArgumentException("call: " + outputs.length + " output buffers, the function has " + out.length + " outputs");
+      }
+      for (int j = 0; j < outputs.length; j++) {
+        if (outputs[j] != null) {
+          out[j].copyTo(outputs[j], odts[j]);
+        }
+      }
+    }
+  }
+
+  private static DType elementType(String what, Buffer b) {
+    if (b instanceof FloatBuffer) {
+      return DType.F32;
+    } else if (b instanceof DoubleBuffer) {
+      return DType.F64;
+    } else if (b instanceof IntBuffer) {
+      return DType.S32;
+    } else if (b instanceof LongBuffer) {
+      return DType.S64;
+    }
+    throw new IllegalArgumentException("call: " + what + " is a " + b.getClass().getSimpleName()
+        + "; use a FloatBuffer, DoubleBuffer, IntBuffer or LongBuffer (or Tensor.of(buffer, dtype, shape))");
+  }
+
+  private static boolean nativeOrder(Buffer b) {
+    ByteOrder o = b instanceof FloatBuffer ? ((FloatBuffer) b).order() : b instanceof DoubleBuffer ? ((DoubleBuffer) b).order()
+        : b instanceof IntBuffer ? ((IntBuffer) b).order() : ((LongBuffer) b).order();
+    return o == ByteOrder.nativeOrder();
+  }
+
+  private static long[] checkedShape(int i, long[] shape) {
     if (shape == null) {
-      throw new IllegalArgumentException("call: shape is null");
+      throw new IllegalArgumentException("call: shape of input " + i + " is null");
     }
     long[] s = shape.clone();
-    long n = 1;
     for (long d : s) {
       if (d < 0) {
-        throw new IllegalArgumentException("call: negative dimension in shape " + Arrays.toString(s));
+        throw new IllegalArgumentException("call: negative dimension in shape " + Arrays.toString(s) + " of input " + i);
       }
-      n *= d;
     }
-    if (input.remaining() != n) {
-      throw new IllegalArgumentException("call: input buffer holds " + input.remaining() + " floats but f32"
-          + Arrays.toString(s) + " needs " + n);
-    }
+    return s;
+  }
+
+  /**
+   * The zero-copy form of {@link #call(Buffer[], long[][], Buffer[])} once its signature is
+   * compiled: the engine reads the input buffers in place for the duration of the call and
+   * writes the outputs straight into the output buffers (as ONNX Runtime does with direct
+   * buffers; an 800 KB input copy per call for the MLP at batch 256). False when the signature is
+   * not compiled yet (the caller then takes the tensor path, which compiles it).
+   */
+  private boolean callInPlace(Buffer[] inputs, DType[] dts, long[][] shapes, Buffer[] outputs, DType[] odts) {
     ReentrantReadWriteLock.ReadLock rl = lock.readLock();
     rl.lock();
     try {
       if (closed) {
         throw new IllegalStateException("call: the compiled function is closed");
       }
-      long[][] shapes = {s};
-      boolean pad = bucket(shapes);
-      Entry e = entries.get(new Sig(new int[] {DType.F32.id()}, shapes, new long[0][]));
+      int n = inputs.length;
+      int[] ids = new int[n];
+      for (int i = 0; i < n; i++) {
+        ids[i] = dts[i].id();
+      }
+      long[][] sig = shapes.clone();  // bucket() replaces rows: the caller's shapes stay unpadded
+      boolean pad = bucket(sig);
+      Entry e = entries.get(new Sig(ids, sig, new long[0][]));
       if (e == null) {
         return false;
       }
-      Native.functionCallHost(e.handle, input, DType.F32.id(), s, pad, output, DType.F32.id());
+      int[] oids = new int[outputs.length];
+      for (int j = 0; j < outputs.length; j++) {
+        oids[j] = outputs[j] == null ? -1 : odts[j].id();
+      }
+      Native.functionCallHost(e.handle, inputs, ids, shapes, pad, outputs, oids);
       calls.incrementAndGet();
       if (pad) {
         bucketed.incrementAndGet();

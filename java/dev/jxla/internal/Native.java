@@ -352,18 +352,38 @@ public final class Native {
   }
 
   /**
-   * Zero-copy call (jxla_function_call_host): one input read in place from a direct buffer (its
-   * remaining elements, native order), the first output converted to outDtype and written into
-   * the direct buffer {@code out} at its position (its remaining bytes are the capacity). Both
-   * buffers stay reachable until the engine returns.
+   * Zero-copy call (jxla_function_call_host): input i read in place from the direct buffer
+   * {@code in[i]} (its remaining elements, native order, dtype id dtypes[i], shape shapes[i]);
+   * output j converted to outDtypes[j] and written into the direct buffer {@code out[j]} at its
+   * position (its remaining bytes are the capacity; a null buffer skips output j). The buffers
+   * stay reachable until the engine returns.
    */
-  public static void functionCallHost(long fn, Buffer in, int dtype, long[] shape, boolean padded, Buffer out, int outDtype) {
-    long[] data = {address(in)};
-    long[] outs = {address(out)};
-    long[] caps = {(long) out.remaining() * elementBytes(out)};
+  public static void functionCallHost(long fn, Buffer[] in, int[] dtypes, long[][] shapes, boolean padded, Buffer[] out,
+      int[] outDtypes) {
+    int n = in.length, total = 0;
+    long[] data = new long[n];
+    int[] ranks = new int[n];
+    for (int i = 0; i < n; i++) {
+      data[i] = address(in[i]);
+      ranks[i] = shapes[i].length;
+      total += ranks[i];
+    }
+    long[] dims = new long[total];
+    for (int i = 0, k = 0; i < n; k += ranks[i], i++) {
+      System.arraycopy(shapes[i], 0, dims, k, ranks[i]);
+    }
+    long[] outs = new long[out.length], caps = new long[out.length];
+    int[] od = outDtypes.clone();
+    for (int j = 0; j < out.length; j++) {
+      if (out[j] != null) {
+        outs[j] = address(out[j]);
+        caps[j] = (long) out[j].remaining() * elementBytes(out[j]);
+      } else {
+        od[j] = 0;  // a valid id for a skipped output
+      }
+    }
     try {
-      check(JxlaLib.jxla_function_call_host(fn, 1, new int[] {dtype}, new int[] {shape.length}, shape, data,
-          padded ? 1 : 0, 1, new int[] {outDtype}, outs, caps));
+      check(JxlaLib.jxla_function_call_host(fn, n, dtypes, ranks, dims, data, padded ? 1 : 0, out.length, od, outs, caps));
     } finally {
       java.lang.ref.Reference.reachabilityFence(in);
       java.lang.ref.Reference.reachabilityFence(out);

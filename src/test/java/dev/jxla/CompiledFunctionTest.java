@@ -5,9 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.Buffer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -218,12 +221,56 @@ class CompiledFunctionTest {
       IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> f.call(in, new long[] {2, 5}, small));
       assertTrue(e.getMessage().contains("output 0") && e.getMessage().contains("24 bytes"), e.getMessage());
       e = assertThrows(IllegalArgumentException.class, () -> f.call(in, new long[] {3, 5}, small));
-      assertTrue(e.getMessage().contains("holds 10 floats") && e.getMessage().contains("[3, 5]"), e.getMessage());
+      assertTrue(e.getMessage().contains("input 0 buffer holds 10 elements") && e.getMessage().contains("f32[3, 5] needs 15"),
+          e.getMessage());
       FloatBuffer ok = ByteBuffer.allocateDirect(4 * 6).order(ByteOrder.nativeOrder()).asFloatBuffer();
       f.call(in, new long[] {2, 5}, ok);
       float[] got = new float[6];
       ok.get(got);
       assertArrayEquals(f.call(new float[10], 2, 5), got, 0f);
+    }
+  }
+
+  /**
+   * Several typed buffers in and out: f32 and s64 inputs, outputs converted to the output
+   * buffers' types (f32 to f64), one output skipped with null; the in-place calls give the tensor
+   * path's values, and bad buffers are refused naming the input or output at fault.
+   */
+  @Test
+  void typedBuffersInAndOut() {
+    try (CompiledFunction f = Jxla.compile(in -> new Tensor[] {in[0].mul(2f), in[1].add(Tensor.scalar(1L)), in[0].sum(1)})) {
+      DoubleBuffer twice = ByteBuffer.allocateDirect(8 * 6).order(ByteOrder.nativeOrder()).asDoubleBuffer();
+      LongBuffer ids = ByteBuffer.allocateDirect(8 * 2).order(ByteOrder.nativeOrder()).asLongBuffer();
+      LongBuffer next = ByteBuffer.allocateDirect(8 * 2).order(ByteOrder.nativeOrder()).asLongBuffer();
+      FloatBuffer x = ByteBuffer.allocateDirect(4 * 6).order(ByteOrder.nativeOrder()).asFloatBuffer();
+      for (int round = 0; round < 3; round++) {  // round 0 compiles; 1 and 2 are in place
+        x.put(0, new float[] {1.5f, -2, 3, 4, 5.25f, -6});
+        x.put(0, x.get(0) + round);
+        ids.put(0, 41L + round).put(1, 1L << 40);
+        long inPlace = Jxla.counter("InPlaceCall");
+        f.call(new Buffer[] {x, ids}, new long[][] {{2, 3}, {2}}, new Buffer[] {twice, next});
+        assertEquals(inPlace + (round == 0 ? 0 : 1), Jxla.counter("InPlaceCall"));
+        double[] t = new double[6];
+        twice.get(0, t);
+        assertArrayEquals(new double[] {2 * (1.5 + round), -4, 6, 8, 10.5, -12}, t, 0.0);
+        assertEquals(42L + round, next.get(0));
+        assertEquals((1L << 40) + 1, next.get(1));
+      }
+      assertEquals(1, f.compileCount());
+      // errors name the buffer at fault; the function stays usable
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> f.call(
+          new Buffer[] {ByteBuffer.allocateDirect(12).asShortBuffer(), ids}, new long[][] {{6}, {2}}, new Buffer[] {twice}));
+      assertTrue(e.getMessage().contains("input 0 is a DirectShortBuffer"), e.getMessage());
+      e = assertThrows(IllegalArgumentException.class,
+          () -> f.call(new Buffer[] {x, ids}, new long[][] {{2, 3}, {2}}, new Buffer[] {null, null, null, twice}));
+      assertTrue(e.getMessage().contains("4 outputs requested, the function has 3"), e.getMessage());
+      e = assertThrows(IllegalArgumentException.class, () -> f.call(new Buffer[] {x}, new long[][] {{2, 3}, {2}}, new Buffer[0]));
+      assertTrue(e.getMessage().contains("one shape per input"), e.getMessage());
+      FloatBuffer sums = ByteBuffer.allocateDirect(4 * 2).order(ByteOrder.nativeOrder()).asFloatBuffer();
+      x.put(0, new float[] {1, 2, 3, 4, 5, 6});
+      f.call(new Buffer[] {x, ids}, new long[][] {{2, 3}, {2}}, new Buffer[] {null, null, sums});
+      assertEquals(6f, sums.get(0));
+      assertEquals(15f, sums.get(1));
     }
   }
 
