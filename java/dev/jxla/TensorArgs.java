@@ -6,11 +6,13 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Argument checks, error messages and op-attribute text for {@link Tensor}.
  *
- * <p>Invariants: every check throws {@link IllegalArgumentException} whose message starts with
- * the public op's name ({@code "of: ..."}, {@code "squeeze: ..."}), so a bad argument reads the
- * same whichever helper caught it; shapes that pass {@link #checkShape} are copies the caller may
- * keep. Attribute text uses the engine's text-IR syntax: lists as {@code [a,b]} (no spaces),
- * doubles through {@link #num} (so NaN and infinities parse), flags as 0/1.
+ * <p>Invariants: a bad argument throws {@link IllegalArgumentException} whose message starts with
+ * the op's name (the public method's, {@code "of: ..."}, or for a null operand of a traced op the
+ * engine's, {@code "select: ..."}), so it reads the same whichever helper caught it; the one
+ * exception is a null int list in attribute text ({@code "null list argument"}). Shapes that pass
+ * {@link #checkShape} are copies the caller may keep. Attribute text uses the engine's text-IR
+ * syntax: lists as {@code [a,b]} (no spaces), doubles through {@link #num} (so NaN and infinities
+ * parse), flags as 0/1.
  */
 final class TensorArgs {
   private TensorArgs() {}
