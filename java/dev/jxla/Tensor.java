@@ -1,12 +1,27 @@
 package dev.jxla;
 
+import static dev.jxla.TensorArgs.arrayShape;
+import static dev.jxla.TensorArgs.checkShape;
+import static dev.jxla.TensorArgs.flag;
+import static dev.jxla.TensorArgs.list;
+import static dev.jxla.TensorArgs.num;
+import static dev.jxla.TensorArgs.requireData;
+import static dev.jxla.TensorArgs.requireNonNull;
+import static dev.jxla.TensorData.random;
+
 import dev.jxla.internal.Native;
 import dev.jxla.internal.Ops;
 import dev.jxla.internal.TensorRef;
 import java.nio.Buffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+
+// This file is the public API; the work behind it lives in package-private helpers:
+// TensorArgs (argument checks, error messages, attribute text), TensorData (buffers, booleans,
+// item, scalars, ranges, random), TensorShapes (broadcast, slice, squeeze, matmul) and
+// TensorGrad (autograd leaves, backward, fused Adam). Invariant: every method that records IR
+// goes through apply/un/bin, which check the handles (use after close) and the operands (null)
+// before the one JNI call.
 
 /**
  * A lazy tensor. Operations record a node of the engine's IR (one JNI call each, with shape
@@ -22,7 +37,7 @@ import java.util.Arrays;
  */
 public final class Tensor implements AutoCloseable {
   private final TensorRef ref;
-  private final Device device;
+  final Device device;  // immutable; read directly by TensorGrad (device() throws once closed)
   private volatile boolean closed;
 
   Tensor(long handle, Device device) {
@@ -43,76 +58,42 @@ public final class Tensor implements AutoCloseable {
     return ref.handle();
   }
 
-  /** The native handle for traced op {@code op} (its name is looked up only on error). */
-  private long handleFor(int op) {
-    return closed ? handle(Native.opName(op)) : ref.handle();
+  /** The handle, or 0 once closed (for autograd, which skips leaves closed by another thread). */
+  long handleOrZero() {
+    return closed ? 0 : ref.handle();
   }
 
-  private Tensor wrap(long h) {
-    return new Tensor(h, device);
-  }
+  /** The native handle for traced op {@code op} (its name is looked up only on error). */
+  private long handleFor(int op) { return closed ? handle(Native.opName(op)) : ref.handle(); }
+
+  private Tensor wrap(long h) { return new Tensor(h, device); }
 
   // ------------------------------------------------------------------ creation
 
-  private static long[] checkShape(String op, long[] shape, long n) {
-    if (shape == null) {
-      throw new IllegalArgumentException(op + ": shape is null");
-    }
-    long prod = 1;
-    for (long d : shape) {
-      if (d < 0) {
-        throw new IllegalArgumentException(op + ": negative dimension in shape " + list(shape));
-      }
-      prod *= d;
-    }
-    if (n >= 0 && prod != n) {
-      throw new IllegalArgumentException(
-          op + ": " + n + " elements do not fill shape " + list(shape) + " (" + prod + " elements)");
-    }
-    return shape.clone();
-  }
-
-  private static long[] vectorShape(long[] shape, long n) {
-    return shape.length == 0 && n != 1 ? new long[] {n} : shape;
-  }
-
   /** A float32 tensor of {@code data} with {@code shape} (a 1-D tensor if no shape is given). */
   public static Tensor of(float[] data, long... shape) {
-    requireData("of", data);
-    long[] s = checkShape("of", vectorShape(shape, data.length), data.length);
-    return new Tensor(Native.fromArray(0, DType.F32.id(), s, data), Device.host());
+    return new Tensor(Native.fromArray(0, DType.F32.id(), arrayShape(data, shape), data), Device.host());
   }
 
   /** A float64 tensor. */
   public static Tensor of(double[] data, long... shape) {
-    requireData("of", data);
-    long[] s = checkShape("of", vectorShape(shape, data.length), data.length);
-    return new Tensor(Native.fromArray(0, DType.F64.id(), s, data), Device.host());
+    return new Tensor(Native.fromArray(0, DType.F64.id(), arrayShape(data, shape), data), Device.host());
   }
 
   /** An int32 tensor. */
   public static Tensor of(int[] data, long... shape) {
-    requireData("of", data);
-    long[] s = checkShape("of", vectorShape(shape, data.length), data.length);
-    return new Tensor(Native.fromArray(0, DType.S32.id(), s, data), Device.host());
+    return new Tensor(Native.fromArray(0, DType.S32.id(), arrayShape(data, shape), data), Device.host());
   }
 
   /** An int64 tensor. */
   public static Tensor of(long[] data, long... shape) {
-    requireData("of", data);
-    long[] s = checkShape("of", vectorShape(shape, data.length), data.length);
-    return new Tensor(Native.fromArray(0, DType.S64.id(), s, data), Device.host());
+    return new Tensor(Native.fromArray(0, DType.S64.id(), arrayShape(data, shape), data), Device.host());
   }
 
   /** A bool tensor. */
   public static Tensor of(boolean[] data, long... shape) {
-    requireData("of", data);
-    long[] s = checkShape("of", vectorShape(shape, data.length), data.length);
-    byte[] b = new byte[data.length];
-    for (int i = 0; i < b.length; i++) {
-      b[i] = (byte) (data[i] ? 1 : 0);
-    }
-    return new Tensor(Native.fromArray(0, DType.BOOL.id(), s, b), Device.host());
+    long[] s = arrayShape(data, shape);
+    return new Tensor(Native.fromArray(0, DType.BOOL.id(), s, TensorData.toBytes(data)), Device.host());
   }
 
   /** A float32 tensor from the remaining elements of a buffer (direct buffers are not copied twice). */
@@ -127,93 +108,19 @@ public final class Tensor implements AutoCloseable {
    */
   public static Tensor of(Buffer data, DType dtype, long... shape) {
     requireData("of", data);
-    long[] s = checkShape("of", shape, -1);
-    long n = 1;
-    for (long d : s) {
-      n *= d;
-    }
-    long elemBytes = data instanceof java.nio.ByteBuffer ? 1 : bufferElementBytes(data);
-    long nbytes = (long) data.remaining() * elemBytes;
-    if (nbytes != n * dtype.byteSize()) {
-      throw new IllegalArgumentException("of: buffer holds " + nbytes + " bytes but " + dtype.irName()
-          + list(s) + " needs " + n * dtype.byteSize());
-    }
-    if (data.isDirect()) {
-      checkOrder("of", data);
-      return new Tensor(Native.fromBuffer(0, dtype.id(), s, data, nbytes), Device.host());
-    }
-    if (data instanceof FloatBuffer) {
-      float[] a = new float[data.remaining()];
-      ((FloatBuffer) data).duplicate().get(a);
-      return new Tensor(Native.fromArray(0, dtype.id(), s, a), Device.host());
-    }
-    throw new IllegalArgumentException("of: only direct buffers or heap FloatBuffers are supported, got "
-        + data.getClass().getSimpleName());
-  }
-
-  private static void checkOrder(String op, Buffer b) {
-    ByteOrder o = null;
-    if (b instanceof java.nio.ByteBuffer) {
-      return;  // raw bytes: the caller lays out the elements
-    } else if (b instanceof FloatBuffer) {
-      o = ((FloatBuffer) b).order();
-    } else if (b instanceof java.nio.DoubleBuffer) {
-      o = ((java.nio.DoubleBuffer) b).order();
-    } else if (b instanceof java.nio.IntBuffer) {
-      o = ((java.nio.IntBuffer) b).order();
-    } else if (b instanceof java.nio.LongBuffer) {
-      o = ((java.nio.LongBuffer) b).order();
-    } else if (b instanceof java.nio.ShortBuffer) {
-      o = ((java.nio.ShortBuffer) b).order();
-    }
-    if (o != null && o != ByteOrder.nativeOrder()) {
-      throw new IllegalArgumentException(op + ": direct buffer has byte order " + o + ", expected native " + ByteOrder.nativeOrder());
-    }
-  }
-
-  private static long bufferElementBytes(Buffer b) {
-    if (b instanceof FloatBuffer || b instanceof java.nio.IntBuffer) {
-      return 4;
-    }
-    if (b instanceof java.nio.DoubleBuffer || b instanceof java.nio.LongBuffer) {
-      return 8;
-    }
-    if (b instanceof java.nio.ShortBuffer || b instanceof java.nio.CharBuffer) {
-      return 2;
-    }
-    return 1;
-  }
-
-  private static void requireData(String op, Object data) {
-    if (data == null) {
-      throw new IllegalArgumentException(op + ": data is null");
-    }
+    return new Tensor(TensorData.fromBuffer(data, dtype, shape), Device.host());
   }
 
   /** A 0-d float32 tensor. */
-  public static Tensor scalar(float v) {
-    return of(new float[] {v}, new long[0]);
-  }
-
+  public static Tensor scalar(float v) { return of(new float[] {v}, new long[0]); }
   /** A 0-d float64 tensor. */
-  public static Tensor scalar(double v) {
-    return of(new double[] {v}, new long[0]);
-  }
-
+  public static Tensor scalar(double v) { return of(new double[] {v}, new long[0]); }
   /** A 0-d int32 tensor. */
-  public static Tensor scalar(int v) {
-    return of(new int[] {v}, new long[0]);
-  }
-
+  public static Tensor scalar(int v) { return of(new int[] {v}, new long[0]); }
   /** A 0-d int64 tensor. */
-  public static Tensor scalar(long v) {
-    return of(new long[] {v}, new long[0]);
-  }
-
+  public static Tensor scalar(long v) { return of(new long[] {v}, new long[0]); }
   /** A 0-d bool tensor. */
-  public static Tensor scalar(boolean v) {
-    return of(new boolean[] {v}, new long[0]);
-  }
+  public static Tensor scalar(boolean v) { return of(new boolean[] {v}, new long[0]); }
 
   /** A 0-d tensor of {@code dtype} holding {@code v} (data, so changing values never recompiles). */
   public static Tensor scalar(double v, DType dtype) {
@@ -223,9 +130,7 @@ public final class Tensor implements AutoCloseable {
   }
 
   /** A tensor filled with {@code value} (a constant of the graph). */
-  public static Tensor full(double value, DType dtype, long... shape) {
-    return full(Device.host(), value, dtype, shape);
-  }
+  public static Tensor full(double value, DType dtype, long... shape) { return full(Device.host(), value, dtype, shape); }
 
   /** A tensor filled with {@code value} on {@code device}. */
   public static Tensor full(Device device, double value, DType dtype, long... shape) {
@@ -235,42 +140,23 @@ public final class Tensor implements AutoCloseable {
   }
 
   /** Zeros. */
-  public static Tensor zeros(DType dtype, long... shape) {
-    return full(0, dtype, shape);
-  }
-
+  public static Tensor zeros(DType dtype, long... shape) { return full(0, dtype, shape); }
   /** Ones. */
-  public static Tensor ones(DType dtype, long... shape) {
-    return full(1, dtype, shape);
-  }
-
+  public static Tensor ones(DType dtype, long... shape) { return full(1, dtype, shape); }
   /** 0, 1, ..., n-1 as int64. */
-  public static Tensor arange(long n) {
-    return arange(n, DType.S64);
-  }
+  public static Tensor arange(long n) { return arange(n, DType.S64); }
 
   /** 0, 1, ..., n-1 as {@code dtype}. */
   public static Tensor arange(long n, DType dtype) {
     if (n < 0) {
       throw new IllegalArgumentException("arange: n must be >= 0, got " + n);
     }
-    return new Tensor(Native.op(Ops.IOTA, new long[0], "axis=0, dtype=" + dtype.irName() + ", shape=[" + n + "]", 0),
-        Device.host());
+    return iota(dtype, 0, n);
   }
 
   /** start, start+step, ... below end (above end for a negative step), as {@code dtype}. */
   public static Tensor arange(double start, double end, double step, DType dtype) {
-    if (step == 0 || Double.isNaN(step) || Double.isNaN(start) || Double.isNaN(end)) {
-      throw new IllegalArgumentException("arange: bad range start=" + start + " end=" + end + " step=" + step);
-    }
-    long n = Math.max(0, (long) Math.ceil((end - start) / step));
-    try (Tensor i = arange(n, DType.F64)) {
-      try (Tensor a = i.mul(step)) {
-        try (Tensor b = a.add(start)) {
-          return b.to(dtype);
-        }
-      }
-    }
+    return TensorData.arange(start, end, step, dtype);
   }
 
   /** Iota along {@code axis} of {@code shape}. */
@@ -281,59 +167,29 @@ public final class Tensor implements AutoCloseable {
   }
 
   /** Standard normal samples from {@code rng}. */
-  public static Tensor randn(Rng rng, DType dtype, long... shape) {
-    return random(Ops.RNG_NORMAL, rng, dtype, shape);
-  }
-
+  public static Tensor randn(Rng rng, DType dtype, long... shape) { return random(Ops.RNG_NORMAL, rng, dtype, shape); }
   /** Uniform samples in [0, 1) from {@code rng}. */
-  public static Tensor rand(Rng rng, DType dtype, long... shape) {
-    return random(Ops.RNG_UNIFORM, rng, dtype, shape);
-  }
-
-  private static Tensor random(int op, Rng rng, DType dtype, long... shape) {
-    if (rng == null) {
-      throw new IllegalArgumentException("rand: rng is null");
-    }
-    long[] s = checkShape("rand", shape, -1);
-    long n = 1;
-    for (long d : s) {
-      n *= d;
-    }
-    try (Tensor key = of(new long[] {rng.seed(), rng.take(n)}, 2)) {
-      return new Tensor(Native.op(op, new long[] {key.handle()}, "dtype=" + dtype.irName() + ", shape=" + list(s), 0),
-          Device.host());
-    }
-  }
+  public static Tensor rand(Rng rng, DType dtype, long... shape) { return random(Ops.RNG_UNIFORM, rng, dtype, shape); }
 
   /** Concatenates along {@code axis}. */
   public static Tensor concat(int axis, Tensor... ts) {
     if (ts == null || ts.length == 0) {
       throw new IllegalArgumentException("concat: no tensors");
     }
-    long[] hs = new long[ts.length];
-    for (int i = 0; i < ts.length; i++) {
-      if (ts[i] == null) {
-        throw new IllegalArgumentException("concat: tensor " + i + " is null");
-      }
-      hs[i] = ts[i].handle("concat");
-    }
+    long[] hs = TensorArgs.handles("concat", "tensor", ts);
     return new Tensor(Native.op(Ops.CONCAT, hs, "axis=" + axis, 0), ts[0].device);
   }
 
   /** Element-wise {@code cond ? a : b} with broadcasting; cond must be bool. */
-  public static Tensor where(Tensor cond, Tensor a, Tensor b) {
-    return cond.apply(Ops.SELECT, "", a, b);
-  }
+  public static Tensor where(Tensor cond, Tensor a, Tensor b) { return cond.apply(Ops.SELECT, "", a, b); }
 
   // ------------------------------------------------------------------ element-wise
 
-  private Tensor un(int op) {
-    return wrap(Native.unary(op, handleFor(op)));
-  }
+  private Tensor un(int op) { return wrap(Native.unary(op, handleFor(op))); }
 
   private Tensor bin(int op, Tensor o) {
     if (o == null) {
-      throw new IllegalArgumentException(Native.opName(op) + ": operand 1 is null");
+      throw TensorArgs.nullOperand(op, 1);
     }
     return wrap(Native.binary(op, handleFor(op), o.handleFor(op)));
   }
@@ -345,44 +201,14 @@ public final class Tensor implements AutoCloseable {
   }
 
   /** A 0-d tensor of this tensor's dtype (data, not a graph constant). */
-  private Tensor scalarLike(double v) {
-    DType dt = dtype();
-    Tensor s;
-    switch (dt) {
-      case F64:
-        s = scalar(v);
-        break;
-      case S32:
-        s = scalar((int) v);
-        break;
-      case S64:
-        s = scalar((long) v);
-        break;
-      case BOOL:
-        s = scalar(v != 0);
-        break;
-      case BF16:
-      case F16:
-        s = scalar(v, dt);  // rounded once from v; an f32 scalar would promote the result to f32
-        break;
-      default:
-        s = scalar((float) v);
-        break;
-    }
-    if (!device.isHost()) {
-      try (Tensor h = s) {
-        return h.to(device);
-      }
-    }
-    return s;
-  }
+  private Tensor scalarLike(double v) { return TensorData.scalarLike(v, dtype(), device); }
 
   Tensor apply(int op, String attrs, Tensor... others) {
     long[] hs = new long[others.length + 1];
     hs[0] = handleFor(op);
     for (int i = 0; i < others.length; i++) {
       if (others[i] == null) {
-        throw new IllegalArgumentException(Native.opName(op) + ": operand " + (i + 1) + " is null");
+        throw TensorArgs.nullOperand(op, i + 1);
       }
       hs[i + 1] = others[i].handleFor(op);
     }
@@ -447,9 +273,7 @@ public final class Tensor implements AutoCloseable {
   public Tensor gt(double v) { return binScalar(Ops.GT, v); }
 
   /** Clamps to [lo, hi] (tensors broadcast to this shape). */
-  public Tensor clamp(Tensor lo, Tensor hi) {
-    return apply(Ops.CLAMP, "", lo, hi);
-  }
+  public Tensor clamp(Tensor lo, Tensor hi) { return apply(Ops.CLAMP, "", lo, hi); }
 
   /** Clamps to [lo, hi]. */
   public Tensor clamp(double lo, double hi) {
@@ -459,15 +283,11 @@ public final class Tensor implements AutoCloseable {
   }
 
   /** Converts to {@code dtype} (floats to integers truncate and saturate; NaN becomes 0). */
-  public Tensor to(DType dtype) {
-    return apply(Ops.CONVERT, "dtype=" + dtype.irName());
-  }
+  public Tensor to(DType dtype) { return apply(Ops.CONVERT, "dtype=" + dtype.irName()); }
 
   /** Copies this tensor's value to {@code target} (materializing it first). */
   public Tensor to(Device target) {
-    if (target == null) {
-      throw new IllegalArgumentException("to: device is null");
-    }
+    requireNonNull("to", "device", target);
     return new Tensor(Native.toDevice(handle("to"), target.handle()), target);
   }
 
@@ -475,96 +295,30 @@ public final class Tensor implements AutoCloseable {
 
   /** Reshape; one dimension may be -1. */
   public Tensor reshape(long... shape) {
-    if (shape == null) {
-      throw new IllegalArgumentException("reshape: shape is null");
-    }
+    requireNonNull("reshape", "shape", shape);
     return apply(Ops.RESHAPE, "shape=" + list(shape));
   }
 
   /** Permutes dimensions: result dim i is this tensor's dim {@code perm[i]}. */
   public Tensor permute(int... perm) {
-    if (perm == null) {
-      throw new IllegalArgumentException("permute: perm is null");
-    }
+    requireNonNull("permute", "perm", perm);
     return apply(Ops.TRANSPOSE, "perm=" + list(perm));
   }
 
   /** Swaps two dimensions. */
-  public Tensor transpose(int a, int b) {
-    int r = rank();
-    int[] perm = new int[r];
-    for (int i = 0; i < r; i++) {
-      perm[i] = i;
-    }
-    int na = normAxis("transpose", a, r), nb = normAxis("transpose", b, r);
-    perm[na] = nb;
-    perm[nb] = na;
-    return permute(perm);
-  }
-
+  public Tensor transpose(int a, int b) { return permute(TensorShapes.swapPerm(a, b, rank())); }
   /** Broadcasts to {@code shape} (NumPy rules). */
-  public Tensor broadcastTo(long... shape) {
-    if (shape == null) {
-      throw new IllegalArgumentException("broadcastTo: shape is null");
-    }
-    long[] s = shape();
-    if (s.length > shape.length) {
-      throw new IllegalArgumentException("broadcastTo: cannot broadcast " + list(s) + " to " + list(shape));
-    }
-    int off = shape.length - s.length;
-    long[] kept = new long[s.length];
-    int[] dims = new int[s.length];
-    int k = 0;
-    for (int i = 0; i < s.length; i++) {
-      if (s[i] == shape[off + i]) {
-        kept[k] = s[i];
-        dims[k++] = off + i;
-      } else if (s[i] != 1) {
-        throw new IllegalArgumentException("broadcastTo: cannot broadcast " + list(s) + " to "
-            + list(shape) + " (dimension " + i + ")");
-      }
-    }
-    long[] keptShape = Arrays.copyOf(kept, k);
-    int[] keptDims = Arrays.copyOf(dims, k);
-    if (k == s.length) {
-      return apply(Ops.BROADCAST, "dims=" + list(keptDims) + ", shape=" + list(shape));
-    }
-    try (Tensor r = reshape(keptShape)) {
-      return r.apply(Ops.BROADCAST, "dims=" + list(keptDims) + ", shape=" + list(shape));
-    }
-  }
-
+  public Tensor broadcastTo(long... shape) { return TensorShapes.broadcastTo(this, shape); }
   /** Same as {@link #broadcastTo(long...)} (PyTorch's name). */
-  public Tensor expand(long... shape) {
-    return broadcastTo(shape);
-  }
+  public Tensor expand(long... shape) { return broadcastTo(shape); }
 
   /** Elements start, start+step, ... below end along {@code axis} (negative indices count from the end). */
   public Tensor slice(int axis, long start, long end, long step) {
-    long[] s = shape();
-    int ax = normAxis("slice", axis, s.length);
-    long n = s[ax];
-    long st = start < 0 ? start + n : start;
-    long en = end < 0 ? end + n : end;
-    st = Math.max(0, Math.min(n, st));
-    en = Math.max(st, Math.min(n, en));
-    if (step < 1) {
-      throw new IllegalArgumentException("slice: step " + step + " must be >= 1");
-    }
-    long[] lo = new long[s.length];
-    long[] hi = s.clone();
-    long[] sd = new long[s.length];
-    Arrays.fill(sd, 1);
-    lo[ax] = st;
-    hi[ax] = en;
-    sd[ax] = step;
-    return apply(Ops.SLICE, "limit=" + list(hi) + ", start=" + list(lo) + ", stride=" + list(sd));
+    return apply(Ops.SLICE, TensorShapes.sliceAttrs(shape(), axis, start, end, step));
   }
 
   /** Slice with step 1. */
-  public Tensor slice(int axis, long start, long end) {
-    return slice(axis, start, end, 1);
-  }
+  public Tensor slice(int axis, long start, long end) { return slice(axis, start, end, 1); }
 
   /** Constant padding: {@code low[i]}/{@code high[i]} elements before/after dimension i. */
   public Tensor pad(long[] low, long[] high, double value) {
@@ -572,51 +326,18 @@ public final class Tensor implements AutoCloseable {
   }
 
   /** Removes dimension {@code axis}, which must have size 1. */
-  public Tensor squeeze(int axis) {
-    long[] s = shape();
-    int ax = normAxis("squeeze", axis, s.length);
-    if (s[ax] != 1) {
-      throw new IllegalArgumentException("squeeze: dimension " + axis + " of " + list(s) + " has size " + s[ax] + ", not 1");
-    }
-    long[] r = new long[s.length - 1];
-    for (int i = 0, k = 0; i < s.length; i++) {
-      if (i != ax) {
-        r[k++] = s[i];
-      }
-    }
-    return reshape(r);
-  }
-
+  public Tensor squeeze(int axis) { return reshape(TensorShapes.squeezed(shape(), axis)); }
   /** Inserts a dimension of size 1 at {@code axis} (0..rank). */
-  public Tensor unsqueeze(int axis) {
-    long[] s = shape();
-    int ax = axis < 0 ? axis + s.length + 1 : axis;
-    if (ax < 0 || ax > s.length) {
-      throw new IllegalArgumentException("unsqueeze: axis " + axis + " is out of range for rank " + s.length);
-    }
-    long[] r = new long[s.length + 1];
-    for (int i = 0, k = 0; i < r.length; i++) {
-      r[i] = i == ax ? 1 : s[k++];
-    }
-    return reshape(r);
-  }
+  public Tensor unsqueeze(int axis) { return reshape(TensorShapes.unsqueezed(shape(), axis)); }
 
   // ------------------------------------------------------------------ indexing
 
   /** NumPy take / index_select: picks {@code indices} (integer, any rank) along {@code axis}. */
-  public Tensor gather(Tensor indices, int axis) {
-    return apply(Ops.GATHER, "axis=" + axis, indices);
-  }
-
+  public Tensor gather(Tensor indices, int axis) { return apply(Ops.GATHER, "axis=" + axis, indices); }
   /** PyTorch's name for {@link #gather(Tensor, int)} with 1-D indices. */
-  public Tensor indexSelect(int axis, Tensor indices) {
-    return gather(indices, axis);
-  }
-
+  public Tensor indexSelect(int axis, Tensor indices) { return gather(indices, axis); }
   /** NumPy take_along_axis. */
-  public Tensor takeAlongAxis(Tensor indices, int axis) {
-    return apply(Ops.TAKE_ALONG_AXIS, "axis=" + axis, indices);
-  }
+  public Tensor takeAlongAxis(Tensor indices, int axis) { return apply(Ops.TAKE_ALONG_AXIS, "axis=" + axis, indices); }
 
   /** Adds {@code updates} at {@code indices} along {@code axis} (the inverse of takeAlongAxis). */
   public Tensor scatterAdd(int axis, Tensor indices, Tensor updates) {
@@ -624,24 +345,13 @@ public final class Tensor implements AutoCloseable {
   }
 
   /** One-hot encoding of integer indices with {@code depth} classes (out-of-range rows are zero). */
-  public Tensor oneHot(int depth, DType dtype) {
-    return apply(Ops.ONE_HOT, "depth=" + depth + ", dtype=" + dtype.irName());
-  }
+  public Tensor oneHot(int depth, DType dtype) { return apply(Ops.ONE_HOT, "depth=" + depth + ", dtype=" + dtype.irName()); }
 
   // ------------------------------------------------------------------ reductions
 
   private Tensor reduce(int op, int[] axes, boolean keepDims) {
-    String a = axes == null || axes.length == 0 ? allAxes() : list(axes);
-    return apply(op, "axes=" + a + ", keepdims=" + (keepDims ? 1 : 0));
-  }
-
-  private String allAxes() {
-    int r = rank();
-    int[] a = new int[r];
-    for (int i = 0; i < r; i++) {
-      a[i] = i;
-    }
-    return list(a);
+    String a = list(axes == null || axes.length == 0 ? TensorShapes.identity(rank()) : axes);
+    return apply(op, "axes=" + a + ", keepdims=" + flag(keepDims));
   }
 
   /** Sum over {@code axes} (all axes if none). */
@@ -658,13 +368,11 @@ public final class Tensor implements AutoCloseable {
   public Tensor prod(boolean keepDims, int... axes) { return reduce(Ops.REDUCE_PROD, axes, keepDims); }
   public Tensor logsumexp(int... axes) { return reduce(Ops.LOGSUMEXP, axes, false); }
   public Tensor logsumexp(boolean keepDims, int... axes) { return reduce(Ops.LOGSUMEXP, axes, keepDims); }
-
   /** Index of the first maximum along {@code axis}, as int64. */
   public Tensor argmax(int axis) { return argmax(axis, false); }
-  public Tensor argmax(int axis, boolean keepDims) { return apply(Ops.ARGMAX, "axis=" + axis + ", keepdims=" + (keepDims ? 1 : 0)); }
+  public Tensor argmax(int axis, boolean keepDims) { return apply(Ops.ARGMAX, "axis=" + axis + ", keepdims=" + flag(keepDims)); }
   public Tensor argmin(int axis) { return argmin(axis, false); }
-  public Tensor argmin(int axis, boolean keepDims) { return apply(Ops.ARGMIN, "axis=" + axis + ", keepdims=" + (keepDims ? 1 : 0)); }
-
+  public Tensor argmin(int axis, boolean keepDims) { return apply(Ops.ARGMIN, "axis=" + axis + ", keepdims=" + flag(keepDims)); }
   /** Softmax along {@code axis}. */
   public Tensor softmax(int axis) { return apply(Ops.SOFTMAX, "axis=" + axis); }
   /** Log-softmax along {@code axis}. */
@@ -673,107 +381,29 @@ public final class Tensor implements AutoCloseable {
   // ------------------------------------------------------------------ linear algebra
 
   /** NumPy matmul: 1-D operands are promoted, batch dimensions broadcast. */
-  public Tensor matmul(Tensor other) {
-    return matmul(other, null);
-  }
-
+  public Tensor matmul(Tensor other) { return matmul(other, null); }
   /** Matmul at an MXU precision (used by the TPU device; the host computes in full precision). */
-  public Tensor matmul(Tensor other, Precision precision) {
-    if (other == null) {
-      throw new IllegalArgumentException("matmul: other is null");
-    }
-    long[] a = shape(), b = other.shape();
-    if (a.length == 0 || b.length == 0) {
-      throw new IllegalArgumentException("matmul: operands must have rank >= 1, got " + list(a) + " and " + list(b));
-    }
-    String prec = precision == null ? "" : ", precision=" + precision.id();
-    if (a.length <= 2 && b.length <= 2) {
-      if (a.length == 2 && b.length == 2 && a[1] != b[0] || a.length == 1 && b.length == 2 && a[0] != b[0]
-          || a.length == 2 && b.length == 1 && a[1] != b[0] || a.length == 1 && b.length == 1 && a[0] != b[0]) {
-        throw new IllegalArgumentException("matmul: shapes " + list(a) + " and " + list(b)
-            + " are not aligned (contracting dimensions differ)");
-      }
-      return dotGeneral(other, new int[] {a.length - 1}, new int[] {0}, new int[0], new int[0], prec);
-    }
-    // batched: broadcast batch dims, then dot_general with batch dims
-    Tensor l = this, r = other;
-    boolean squeezeL = false, squeezeR = false;
-    try (TensorScope scope = new TensorScope()) {
-      if (a.length == 1) {
-        l = unsqueeze(0);
-        squeezeL = true;
-      }
-      if (b.length == 1) {
-        r = other.unsqueeze(1);
-        squeezeR = true;
-      }
-      long[] ls = l.shape(), rs = r.shape();
-      int lb = ls.length - 2, rb = rs.length - 2, nb = Math.max(lb, rb);
-      long[] batch = new long[nb];
-      for (int i = 0; i < nb; i++) {
-        long dl = i - (nb - lb) >= 0 ? ls[i - (nb - lb)] : 1;
-        long dr = i - (nb - rb) >= 0 ? rs[i - (nb - rb)] : 1;
-        if (dl != dr && dl != 1 && dr != 1) {
-          throw new IllegalArgumentException("matmul: batch dimensions of " + list(a) + " and " + list(b) + " do not broadcast");
-        }
-        batch[i] = Math.max(dl, dr);
-      }
-      if (ls[ls.length - 1] != rs[rs.length - 2]) {
-        throw new IllegalArgumentException("matmul: shapes " + list(a) + " and " + list(b)
-            + " are not aligned (" + ls[ls.length - 1] + " vs " + rs[rs.length - 2] + ")");
-      }
-      long[] lt = Arrays.copyOf(batch, nb + 2);
-      lt[nb] = ls[ls.length - 2];
-      lt[nb + 1] = ls[ls.length - 1];
-      long[] rt = Arrays.copyOf(batch, nb + 2);
-      rt[nb] = rs[rs.length - 2];
-      rt[nb + 1] = rs[rs.length - 1];
-      Tensor lB = Arrays.equals(ls, lt) ? l : l.broadcastTo(lt);
-      Tensor rB = Arrays.equals(rs, rt) ? r : r.broadcastTo(rt);
-      int[] bd = new int[nb];
-      for (int i = 0; i < nb; i++) {
-        bd[i] = i;
-      }
-      Tensor out = lB.dotGeneral(rB, new int[] {nb + 1}, new int[] {nb}, bd, bd, prec);
-      if (squeezeL) {
-        out = out.squeeze(-2);
-      }
-      if (squeezeR) {
-        out = out.squeeze(-1);
-      }
-      return scope.keep(out);
-    }
-  }
+  public Tensor matmul(Tensor other, Precision precision) { return TensorShapes.matmul(this, other, precision); }
 
   /** XLA dot_general: result dims are batch, then this tensor's free dims, then other's free dims. */
   public Tensor dotGeneral(Tensor other, int[] contract, int[] otherContract, int[] batch, int[] otherBatch) {
-    return dotGeneral(other, contract, otherContract, batch, otherBatch, "");
-  }
-
-  private Tensor dotGeneral(Tensor other, int[] lc, int[] rc, int[] lb, int[] rb, String extra) {
-    return apply(Ops.DOT_GENERAL, "lhs_batch=" + list(lb) + ", lhs_contract=" + list(lc) + ", rhs_batch=" + list(rb)
-        + ", rhs_contract=" + list(rc) + extra, other);
+    return TensorShapes.dot(this, other, contract, otherContract, batch, otherBatch, "");
   }
 
   /** 2-D convolution, input NCHW, weight OIHW; padding is symmetric per spatial dim. */
   public Tensor conv2d(Tensor weight, int[] stride, int[] padding, int[] dilation, int groups) {
-    return apply(Ops.CONV2D, "dilation=" + list(dilation) + ", groups=" + groups + ", padding=" + list(padding)
-        + ", stride=" + list(stride), weight);
+    return apply(Ops.CONV2D, TensorArgs.convAttrs(stride, padding, dilation, groups, ""), weight);
   }
 
   /** {@link #conv2d(Tensor, int[], int[], int[], int)} at an MXU precision (used by the TPU device). */
   public Tensor conv2d(Tensor weight, int[] stride, int[] padding, int[] dilation, int groups, Precision precision) {
-    if (precision == null) {
-      throw new IllegalArgumentException("conv2d: precision is null");
-    }
-    return apply(Ops.CONV2D, "dilation=" + list(dilation) + ", groups=" + groups + ", padding=" + list(padding)
-        + ", precision=" + precision.id() + ", stride=" + list(stride), weight);
+    requireNonNull("conv2d", "precision", precision);
+    String prec = ", precision=" + precision.id();
+    return apply(Ops.CONV2D, TensorArgs.convAttrs(stride, padding, dilation, groups, prec), weight);
   }
 
   /** Convolution with stride 1, no padding. */
-  public Tensor conv2d(Tensor weight) {
-    return conv2d(weight, new int[] {1, 1}, new int[] {0, 0}, new int[] {1, 1}, 1);
-  }
+  public Tensor conv2d(Tensor weight) { return conv2d(weight, new int[] {1, 1}, new int[] {0, 0}, new int[] {1, 1}, 1); }
 
   /** Max pooling over NCHW input. */
   public Tensor maxPool2d(int[] kernel, int[] stride, int[] padding) {
@@ -782,21 +412,16 @@ public final class Tensor implements AutoCloseable {
 
   /** Average pooling over NCHW input. */
   public Tensor avgPool2d(int[] kernel, int[] stride, int[] padding, boolean countIncludePad) {
-    return apply(Ops.AVG_POOL2D, "count_include_pad=" + (countIncludePad ? 1 : 0) + ", kernel=" + list(kernel)
+    return apply(Ops.AVG_POOL2D, "count_include_pad=" + flag(countIncludePad) + ", kernel=" + list(kernel)
         + ", padding=" + list(padding) + ", stride=" + list(stride));
   }
 
-
   // ================================================================== autograd (issue 5: training)
-  // PyTorch semantics on the lazy IR: backward() asks the engine for the gradients of this
-  // (one-element) tensor w.r.t. every live tensor that requires grad and accumulates them into
-  // their .grad (the gradients are lazy IR, so forward + backward + update make one graph).
-  // A gradient is owned by its tensor (never by a TensorScope); zeroGrad()/close() free it.
+  // PyTorch semantics on the lazy IR (TensorGrad has the leaf registry and backward). A gradient
+  // is owned by its tensor (never by a TensorScope); zeroGrad()/close() free it.
 
-  private static final java.util.Set<Tensor> GRAD_LEAVES =
-      java.util.Collections.synchronizedSet(java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>()));
   private volatile boolean requiresGrad;
-  private Tensor grad;
+  Tensor grad;  // written by TensorGrad (backward, setGrad)
 
   /**
    * Marks this tensor as a leaf whose gradient {@link #backward()} accumulates into
@@ -804,22 +429,13 @@ public final class Tensor implements AutoCloseable {
    */
   public Tensor requiresGrad(boolean on) {
     handle();
-    if (on && !dtype().isFloatingPoint()) {
-      throw new IllegalArgumentException("requiresGrad: only floating-point tensors have gradients, got " + dtype());
-    }
+    TensorGrad.track(this, on);  // checks the dtype first
     requiresGrad = on;
-    if (on) {
-      GRAD_LEAVES.add(this);
-    } else {
-      GRAD_LEAVES.remove(this);
-    }
     return this;
   }
 
   /** True if {@link #backward()} accumulates a gradient into this tensor. */
-  public boolean requiresGrad() {
-    return requiresGrad;
-  }
+  public boolean requiresGrad() { return requiresGrad; }
 
   /** The accumulated gradient (a tensor owned by this one), or null if none was computed. */
   public Tensor grad() {
@@ -833,15 +449,7 @@ public final class Tensor implements AutoCloseable {
    */
   public void setGrad(Tensor g) {
     handle();
-    if (g != null && (g.dtype() != dtype() || !Arrays.equals(g.shape(), shape()) || !g.device.equals(device))) {
-      throw new IllegalArgumentException("setGrad: gradient " + g.dtype() + Arrays.toString(g.shape()) + " on " + g.device
-          + " does not match the tensor " + dtype() + Arrays.toString(shape()) + " on " + device);
-    }
-    Tensor old = grad;
-    grad = g == null ? null : TensorScope.escape(g);
-    if (old != null && old != g) {
-      old.close();
-    }
+    TensorGrad.setGrad(this, g);
   }
 
   /** Frees the accumulated gradient; {@link #grad()} is null afterwards (PyTorch set_to_none). */
@@ -854,63 +462,16 @@ public final class Tensor implements AutoCloseable {
   }
 
   /** The same value, cut from the gradient graph (no data is copied). */
-  public Tensor detach() {
-    return wrap(Native.detach(handle()));
-  }
-
+  public Tensor detach() { return wrap(Native.detach(handle())); }
   /** Backpropagates from this one-element floating-point tensor (the loss). */
-  public void backward() {
-    backward(null);
-  }
+  public void backward() { backward(null); }
 
   /**
    * Backpropagates {@code gradient} (this tensor's shape and dtype; null means 1 for a
    * one-element tensor): every live tensor with {@link #requiresGrad(boolean)} that this tensor
    * depends on gets d(sum(this * gradient))/d(it) added to its {@link #grad()}.
    */
-  public void backward(Tensor gradient) {
-    long self = handle();
-    java.util.List<Tensor> leaves = new java.util.ArrayList<>();
-    synchronized (GRAD_LEAVES) {
-      for (Tensor t : GRAD_LEAVES) {
-        if (!t.closed && t.requiresGrad && t.device.equals(device)) {
-          leaves.add(t);
-        }
-      }
-    }
-    long[] wrt = new long[leaves.size()];
-    for (int i = 0; i < wrt.length; i++) {
-      Tensor t = leaves.get(i);
-      wrt[i] = t.closed ? 0 : t.ref.handle();  // closed meanwhile by another thread: skipped below
-    }
-    int live = 0;
-    for (int i = 0; i < wrt.length; i++) {
-      if (wrt[i] != 0) {
-        wrt[live] = wrt[i];
-        leaves.set(live++, leaves.get(i));
-      }
-    }
-    wrt = Arrays.copyOf(wrt, live);
-    leaves = leaves.subList(0, live);
-    long[] gs = gradient == null ? Native.grad(self, wrt) : Native.vjp(self, gradient.handle(), wrt);
-    for (int i = 0; i < gs.length; i++) {
-      if (gs[i] == 0) {
-        continue;
-      }
-      Tensor leaf = leaves.get(i);
-      Tensor g = new Tensor(gs[i], device);
-      TensorScope.escape(g);
-      if (leaf.grad == null) {
-        leaf.grad = g;
-      } else {
-        Tensor sum = leaf.grad.add(g);
-        TensorScope.escape(sum);
-        leaf.grad.close();
-        g.close();
-        leaf.grad = sum;
-      }
-    }
-  }
+  public void backward(Tensor gradient) { TensorGrad.backward(this, handle(), gradient); }
 
   /**
    * In-place update: this tensor now holds {@code value}'s value (lazily: value's pending IR, if
@@ -918,9 +479,7 @@ public final class Tensor implements AutoCloseable {
    * tensor keeps its identity, its requiresGrad flag and its scope.
    */
   public Tensor assign(Tensor value) {
-    if (value == null) {
-      throw new IllegalArgumentException("assign: value is null");
-    }
+    requireNonNull("assign", "value", value);
     Native.assign(handle(), value.handle());
     return this;
   }
@@ -937,17 +496,7 @@ public final class Tensor implements AutoCloseable {
    * shape and device. Used by {@link dev.jxla.optim.Adam}.
    */
   public static void adamUpdate(Tensor p, Tensor g, Tensor m, Tensor v, Tensor... s) {
-    if (p == null || g == null || m == null || v == null || s == null || s.length != 8) {
-      throw new IllegalArgumentException("adamUpdate: needs p, g, m, v and 8 scalars");
-    }
-    long[] sh = new long[8];
-    for (int i = 0; i < 8; i++) {
-      if (s[i] == null) {
-        throw new IllegalArgumentException("adamUpdate: scalar " + i + " is null");
-      }
-      sh[i] = s[i].handle("adamUpdate");
-    }
-    Native.adamUpdate(p.handle("adamUpdate"), g.handle("adamUpdate"), m.handle("adamUpdate"), v.handle("adamUpdate"), sh);
+    TensorGrad.adamUpdate(p, g, m, v, s);
   }
   // ================================================================== end of fused optimizer block
 
@@ -963,28 +512,13 @@ public final class Tensor implements AutoCloseable {
   // ------------------------------------------------------------------ metadata and data out
 
   /** Element type. */
-  public DType dtype() {
-    return DType.ofId(Native.dtype(handle("dtype")));
-  }
-
+  public DType dtype() { return DType.ofId(Native.dtype(handle("dtype"))); }
   /** Dimensions (a copy). */
-  public long[] shape() {
-    return Native.shape(handle("shape"));
-  }
-
+  public long[] shape() { return Native.shape(handle("shape")); }
   /** Number of dimensions. */
-  public int rank() {
-    return shape().length;
-  }
-
+  public int rank() { return shape().length; }
   /** Number of elements. */
-  public long numel() {
-    long n = 1;
-    for (long d : shape()) {
-      n *= d;
-    }
-    return n;
-  }
+  public long numel() { return TensorArgs.product(shape()); }
 
   /** The device holding (or that will compute) this tensor. */
   public Device device() {
@@ -993,9 +527,7 @@ public final class Tensor implements AutoCloseable {
   }
 
   /** True once the value is computed (after a sync or a read). */
-  public boolean isMaterialized() {
-    return Native.isMaterialized(handle("isMaterialized"));
-  }
+  public boolean isMaterialized() { return Native.isMaterialized(handle("isMaterialized")); }
 
   /** Materializes this tensor and returns it. */
   public Tensor materialized() {
@@ -1003,89 +535,55 @@ public final class Tensor implements AutoCloseable {
     return this;
   }
 
-  private int count() {
-    long n = numel();
-    if (n > Integer.MAX_VALUE - 8) {
-      throw new IllegalStateException("tensor has " + n + " elements, too many for a Java array");
-    }
-    return (int) n;
+  /** The element count as an array length; {@code op} names the call if the tensor is closed. */
+  private int count(String op) {
+    handle(op);
+    return TensorArgs.arrayLength(numel());
   }
 
   /** The elements as float (converted), row-major. Materializes what is needed. */
   public float[] toFloatArray() {
-    long h = handle("toFloatArray");
-    float[] out = new float[count()];
-    Native.read(h, DType.F32.id(), out);
+    float[] out = new float[count("toFloatArray")];
+    Native.read(handle(), DType.F32.id(), out);
     return out;
   }
 
   /** The elements as double (converted). */
   public double[] toDoubleArray() {
-    long h = handle("toDoubleArray");
-    double[] out = new double[count()];
-    Native.read(h, DType.F64.id(), out);
+    double[] out = new double[count("toDoubleArray")];
+    Native.read(handle(), DType.F64.id(), out);
     return out;
   }
 
   /** The elements as int (converted: truncating, saturating). */
   public int[] toIntArray() {
-    long h = handle("toIntArray");
-    int[] out = new int[count()];
-    Native.read(h, DType.S32.id(), out);
+    int[] out = new int[count("toIntArray")];
+    Native.read(handle(), DType.S32.id(), out);
     return out;
   }
 
   /** The elements as long (converted). */
   public long[] toLongArray() {
-    long h = handle("toLongArray");
-    long[] out = new long[count()];
-    Native.read(h, DType.S64.id(), out);
+    long[] out = new long[count("toLongArray")];
+    Native.read(handle(), DType.S64.id(), out);
     return out;
   }
 
   /** The elements as boolean (non-zero is true). */
   public boolean[] toBooleanArray() {
-    long h = handle("toBooleanArray");
-    byte[] b = new byte[count()];
-    Native.read(h, DType.BOOL.id(), b);
-    boolean[] out = new boolean[b.length];
-    for (int i = 0; i < b.length; i++) {
-      out[i] = b[i] != 0;
-    }
-    return out;
+    byte[] b = new byte[count("toBooleanArray")];
+    Native.read(handle(), DType.BOOL.id(), b);
+    return TensorData.toBooleans(b);
   }
 
   /** Copies the elements, converted to {@code dtype}, into a direct buffer (native order) at its position. */
-  public void copyTo(Buffer dst, DType dtype) {
-    long h = handle("copyTo");
-    if (dst == null || !dst.isDirect()) {
-      throw new IllegalArgumentException("copyTo: a direct buffer is required");
-    }
-    checkOrder("copyTo", dst);
-    long nbytes = numel() * dtype.byteSize();
-    long have = (long) dst.remaining() * (dst instanceof java.nio.ByteBuffer ? 1 : bufferElementBytes(dst));
-    if (have < nbytes) {
-      throw new IllegalArgumentException("copyTo: buffer has " + have + " bytes, " + nbytes + " needed");
-    }
-    Native.read(h, dtype.id(), dst, nbytes);
-  }
+  public void copyTo(Buffer dst, DType dtype) { TensorData.copyTo(this, handle("copyTo"), dst, dtype); }
 
   /** The single element as a double. */
-  public double item() {
-    long h = handle("item");
-    long n = numel();
-    if (n != 1) {
-      throw new IllegalStateException("item: tensor of shape " + list(shape()) + " has " + n + " elements, not 1");
-    }
-    double[] out = new double[1];
-    Native.read(h, DType.F64.id(), out);
-    return out[0];
-  }
+  public double item() { return TensorData.item(this, handle("item")); }
 
   /** The pending computation of this tensor in the text IR (for debugging). */
-  public String ir() {
-    return Native.ir(handle("ir"));
-  }
+  public String ir() { return Native.ir(handle("ir")); }
 
   /** Frees the native tensor. Idempotent. */
   @Override
@@ -1098,67 +596,14 @@ public final class Tensor implements AutoCloseable {
   }
 
   /** True after {@link #close()}. */
-  public boolean isClosed() {
-    return closed;
-  }
+  public boolean isClosed() { return closed; }
 
   @Override
   public String toString() {
-    if (closed) {
-      return "Tensor(closed)";
-    }
-    return "Tensor(" + dtype().irName() + list(shape()) + ", " + device + ")";
-  }
-
-  // ------------------------------------------------------------------ helpers
-
-  static int normAxis(String op, int axis, int rank) {
-    int a = axis < 0 ? axis + rank : axis;
-    if (a < 0 || a >= rank) {
-      throw new IllegalArgumentException(op + ": axis " + axis + " is out of range for rank " + rank);
-    }
-    return a;
-  }
-
-  static String list(long[] v) {
-    StringBuilder sb = new StringBuilder("[");
-    for (int i = 0; i < v.length; i++) {
-      if (i > 0) {
-        sb.append(',');
-      }
-      sb.append(v[i]);
-    }
-    return sb.append(']').toString();
-  }
-
-  static String list(int[] v) {
-    if (v == null) {
-      throw new IllegalArgumentException("null list argument");
-    }
-    StringBuilder sb = new StringBuilder("[");
-    for (int i = 0; i < v.length; i++) {
-      if (i > 0) {
-        sb.append(',');
-      }
-      sb.append(v[i]);
-    }
-    return sb.append(']').toString();
-  }
-
-  static String num(double v) {
-    if (Double.isNaN(v)) {
-      return "nan";
-    }
-    if (Double.isInfinite(v)) {
-      return v > 0 ? "inf" : "-inf";
-    }
-    String s = Double.toString(v);
-    return s.replace("E", "e");
+    return closed ? "Tensor(closed)" : "Tensor(" + dtype().irName() + list(shape()) + ", " + device + ")";
   }
 
   // ------------------------------------------------------------------ generic op (issue 6: ONNX import)
-
-  private static final java.util.concurrent.ConcurrentHashMap<String, Integer> OP_IDS = new java.util.concurrent.ConcurrentHashMap<>();
 
   /**
    * Any op of the engine's op table by name (native/ir/ops.def) with attributes in the text-IR
@@ -1169,8 +614,7 @@ public final class Tensor implements AutoCloseable {
     if (name == null || inputs == null || inputs.length == 0 || inputs[0] == null) {
       throw new IllegalArgumentException("op: a name and at least one input are required");
     }
-    int id = OP_IDS.computeIfAbsent(name, Native::opId);
-    Tensor[] rest = java.util.Arrays.copyOfRange(inputs, 1, inputs.length);
-    return inputs[0].apply(id, attrs == null ? "" : attrs, rest);
+    Tensor[] rest = Arrays.copyOfRange(inputs, 1, inputs.length);
+    return inputs[0].apply(TensorArgs.opId(name), attrs == null ? "" : attrs, rest);
   }
 }
