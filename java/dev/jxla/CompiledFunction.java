@@ -115,6 +115,17 @@ public final class CompiledFunction implements AutoCloseable {
     }
   }
 
+  /** Takes a call's read lock (close waits for it); throws, lock released, once closed. */
+  private ReentrantReadWriteLock.ReadLock lockOpen() {
+    ReentrantReadWriteLock.ReadLock rl = lock.readLock();
+    rl.lock();
+    if (closed) {
+      rl.unlock();
+      throw new IllegalStateException("call: the compiled function is closed");
+    }
+    return rl;
+  }
+
   private boolean isStatic(int i) {
     return i < isStatic.length && isStatic[i];
   }
@@ -128,12 +139,8 @@ public final class CompiledFunction implements AutoCloseable {
     if (inputs == null) {
       throw new IllegalArgumentException("call: inputs is null");
     }
-    ReentrantReadWriteLock.ReadLock rl = lock.readLock();
-    rl.lock();
+    ReentrantReadWriteLock.ReadLock rl = lockOpen();
     try {
-      if (closed) {
-        throw new IllegalStateException("call: the compiled function is closed");
-      }
       int n = inputs.length;
       long[] hs = new long[n];
       int[] dts = new int[n];
@@ -390,12 +397,8 @@ public final class CompiledFunction implements AutoCloseable {
    * not compiled yet (the caller then takes the tensor path, which compiles it).
    */
   private boolean callInPlace(Buffer[] inputs, DType[] dts, long[][] shapes, Buffer[] outputs, DType[] odts) {
-    ReentrantReadWriteLock.ReadLock rl = lock.readLock();
-    rl.lock();
+    ReentrantReadWriteLock.ReadLock rl = lockOpen();
     try {
-      if (closed) {
-        throw new IllegalStateException("call: the compiled function is closed");
-      }
       int n = inputs.length;
       int[] ids = new int[n];
       for (int i = 0; i < n; i++) {
