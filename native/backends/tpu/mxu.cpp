@@ -174,6 +174,37 @@ std::shared_ptr<const MxuPackedW> packed_weight(const Buffer& r, const float* wp
 }
 }  // namespace
 
+namespace {
+std::atomic<bool> g_epilogue_on{!std::getenv("JXLA_TPU_EPILOGUE") || std::strcmp(std::getenv("JXLA_TPU_EPILOGUE"), "0") != 0};
+
+inline uint32_t f32_bits(float v) { uint32_t u; std::memcpy(&u, &v, 4); return u; }
+inline float quieted(float v) {
+  const uint32_t u = f32_bits(v) | 0x00400000u;
+  float r; std::memcpy(&r, &u, 4);
+  return r;
+}
+}  // namespace
+
+bool mxu_epilogue_fusion_enabled() { return g_epilogue_on.load(std::memory_order_relaxed); }
+void mxu_set_epilogue_fusion_enabled(bool on) { g_epilogue_on = on; }
+
+// The scalar epilogue (MxuEpilogue): the reference's formulas (double add rounded to f32, relu
+// keeping NaN), with the NaN-operand rule made explicit as in the vector kernels.
+void mxu_apply_epilogue(float* c, int64_t count, int64_t n, const MxuEpilogue& e) {
+  for (int64_t r = 0; r < count / n; ++r) {
+    float* row = c + r * n;
+    for (int64_t j = 0; j < n; ++j) {
+      float v = row[j];
+      if (e.bias) {
+        const float x = e.bias_first ? e.bias[j] : v, y = e.bias_first ? v : e.bias[j];
+        v = std::isnan(x) ? quieted(x) : static_cast<float>(static_cast<double>(x) + static_cast<double>(y));
+      }
+      if (e.relu) v = std::isnan(v) ? v : (v > 0 ? v : 0.0f);
+      row[j] = v;
+    }
+  }
+}
+
 void mxu_set_weight_cache_enabled(bool on) {
   g_wcache_on = on;
   if (!on) {
@@ -183,10 +214,14 @@ void mxu_set_weight_cache_enabled(bool on) {
 }
 
 void mxu_matmul_f32(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N, int precision,
-                    const MxuPackedW* pre_w) {
-  if (!mxu_vectorized()) return mxu_matmul_f32_reference(a, w, c, B, M, K, N, precision);
+                    const MxuPackedW* pre_w, const MxuEpilogue* epi) {
+  if (!mxu_vectorized()) {
+    mxu_matmul_f32_reference(a, w, c, B, M, K, N, precision);
+    if (epi) mxu_apply_epilogue(c, B * M * N, N, *epi);
+    return;
+  }
   const PassPlan p = pass_plan(precision);
-  mxu_blocked(a, w, c, B, M, K, N, p.terms, p.n_terms, p.terms, p.n_terms, p.steps, p.n_steps, pre_w);
+  mxu_blocked(a, w, c, B, M, K, N, p.terms, p.n_terms, p.terms, p.n_terms, p.steps, p.n_steps, pre_w, epi);
 }
 
 void mxu_matmul_f32_reference(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N, int precision) {
@@ -233,9 +268,14 @@ void run_matmul(DType dt, const float* a, const float* w, float* c, int64_t B, i
 }
 }  // namespace
 
-void mxu_dot(const Node& n, const Buffer& l, const Buffer& r, Buffer& out, int precision) {
+void mxu_dot(const Node& n, const Buffer& l, const Buffer& r, Buffer& out, int precision, const MxuEpilogue* epi) {
   const DotLayout dl = dot_layout(n, l.shape, r.shape);  // the reference's [B,M,K] x [B,K,N] view
   const int64_t B = dl.B, M = dl.M, K = dl.K, N = dl.N;
+  if (epi && (l.dtype != DType::F32 || r.dtype != DType::F32 || out.dtype != DType::F32 || out.shape.empty()))
+    internal("mxu_dot: an epilogue needs f32 operands and a non-scalar f32 result");
+  // the bias runs along the output's last dimension: in the kernel when that is the N columns
+  const int64_t last = epi ? out.shape.back() : 0;
+  const MxuEpilogue* kepi = epi && last == N ? epi : nullptr;
   const std::vector<int64_t>& lp = dl.lp;
   const std::vector<int64_t>& rp = dl.rp;
   // f32 operands already in [B, M, K] / [B, K, N] order are read in place, and an f32 result
@@ -252,11 +292,16 @@ void mxu_dot(const Node& n, const Buffer& l, const Buffer& r, Buffer& out, int p
   if (K > 0 && l.dtype == DType::F32 && r.dtype == DType::F32 && is_identity(rp) && mxu_vectorized() &&
       r.frozen.load(std::memory_order_acquire) && g_wcache_on.load(std::memory_order_relaxed)) {
     const auto pw = packed_weight(r, wp, B, K, N, precision);
-    mxu_matmul_f32(ap, wp, cp, B, M, K, N, precision, pw.get());
+    mxu_matmul_f32(ap, wp, cp, B, M, K, N, precision, pw.get(), kepi);
+  } else if (K > 0 && kepi) {
+    mxu_matmul_f32(ap, wp, cp, B, M, K, N, precision, nullptr, kepi);
   } else if (K > 0) {
     run_matmul(l.dtype, ap, wp, cp, B, M, K, N, precision);
+  } else {
+    std::fill(cp, cp + B * M * N, 0.0f);
+    if (kepi) mxu_apply_epilogue(cp, B * M * N, N, *kepi);
   }
-  else std::fill(cp, cp + B * M * N, 0.0f);
+  if (epi && !kepi) mxu_apply_epilogue(cp, B * M * N, last, *epi);
   if (out.dtype != DType::F32) store(out, cp);
 }
 

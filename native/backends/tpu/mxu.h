@@ -45,18 +45,29 @@ void set_mxu_fastpath(bool on);
 int mxu_threads();
 // Full f32 matmul at a precision (1, 3 or 6 passes and the XLA summation).
 // pre_w (may be null): w split and packed for this precision by mxu_pack_w (mxu_kernel.h).
+// epi (may be null): a bias add / relu applied to the result (MxuEpilogue, mxu_kernel.h).
 struct MxuPackedW;
+struct MxuEpilogue;
 void mxu_matmul_f32(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N, int precision,
-                    const MxuPackedW* pre_w = nullptr);
+                    const MxuPackedW* pre_w = nullptr, const MxuEpilogue* epi = nullptr);
 // mxu_dot packs the terms of a frozen (constant) f32 right-hand operand once and reuses them
 // (counter TpuPrepackedWeights; JXLA_TPU_PREPACK=0, read once, or this setter: off). Same bits.
 void mxu_set_weight_cache_enabled(bool on);
 // The same with the scalar reference passes only (the spec the fast path is tested against).
 void mxu_matmul_f32_reference(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N, int precision);
 
+// The TPU executable applies a dense layer's bias add and relu in the dot's final stores
+// (tpu_executable.cpp; counter TpuDotEpilogues). JXLA_TPU_EPILOGUE=0 (read once) or this
+// setter: off (the add and relu run as their own reference kernels). Same bits either way.
+bool mxu_epilogue_fusion_enabled();
+void mxu_set_epilogue_fusion_enabled(bool on);
+
 // dot_general / conv2d nodes with float operands (f32, bf16, f16) on the emulated MXU.
+// epi (may be null; f32 operands and output only): applied to the f32 result, in the kernel's
+// final stores when the bias runs along the kernel's columns, else in a pass afterwards.
 bool mxu_supports(const Node& n);
-void mxu_dot(const Node& n, const Buffer& l, const Buffer& r, Buffer& out, int precision);
+void mxu_dot(const Node& n, const Buffer& l, const Buffer& r, Buffer& out, int precision,
+             const MxuEpilogue* epi = nullptr);
 void mxu_conv2d(const Node& n, const Buffer& x, const Buffer& w, Buffer& out, int precision);
 
 }  // namespace tpu

@@ -63,13 +63,14 @@ void pack(const float* src, uint32_t* dst, int64_t P, int64_t K, int64_t p0, int
 }
 
 // acc = cin (or +0); acc[r][j] += products over `steps` k steps (Fma512: one k per step, f32
-// panels; Bf16Dp: one k pair per step, pair panels); then comb + acc, NaN -> 0, store.
+// panels; Bf16Dp: one k pair per step, pair panels); then comb + acc, NaN -> 0, the epilogue
+// (eb: the tile's NP * 16 bias values or null; relu; MxuEpilogue in mxu_kernel.h), store.
 // NP: W panels (16 columns each) side by side, 1 or 2.
 template <Kernel512 KN, int NP>
 __attribute__((target("avx512f,avx512bf16"))) void micro(const void* va, const void* vw0, const void* vw1,
                                                          int64_t steps, const float* cin, int64_t ldi,
                                                          const float* comb, int64_t ldb, bool nz, float* out,
-                                                         int64_t ldo) {
+                                                         int64_t ldo, const float* eb, bool ebf, bool relu) {
   const uint32_t* pa = static_cast<const uint32_t*>(va);  // f32 bits or pair words
   const uint32_t* pw0 = static_cast<const uint32_t*>(vw0);
   const uint32_t* pw1 = static_cast<const uint32_t*>(vw1);
@@ -101,6 +102,13 @@ __attribute__((target("avx512f,avx512bf16"))) void micro(const void* va, const v
       __m512 v = acc[r][j];
       if (comb) v = _mm512_add_ps(_mm512_loadu_ps(comb + r * ldb + j * NR), v);
       if (nz) v = _mm512_maskz_mov_ps(static_cast<__mmask16>(~_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q)), v);
+      if (eb) {  // the first operand's NaN wins, quieted, whatever operand order the add gets
+        const __m512 b = _mm512_loadu_ps(eb + j * NR), x = ebf ? b : v;
+        const __m512i xq = _mm512_or_si512(_mm512_castps_si512(x), _mm512_set1_epi32(0x00400000));
+        v = _mm512_mask_mov_ps(_mm512_add_ps(v, b), _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), _mm512_castsi512_ps(xq));
+      }
+      // relu: keep v where !(v <= 0) (v > 0 or NaN), else +0
+      if (relu) v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLE_UQ), v);
       _mm512_storeu_ps(out + r * ldo + j * NR, v);
     }
 }
@@ -137,12 +145,14 @@ void bf16_pack_w(const float* src, uint32_t* dst, int64_t Np, int64_t K, int64_t
 
 void avx512_pass_task(Kernel512 kn, const void* vA, const void* vW, int64_t M, int64_t K, int64_t N, int64_t Mp,
                       int64_t Np, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* c, float* mid, bool comb,
-                      bool nz) {
+                      bool nz, const MxuEpilogue* epi) {
   const uint32_t* A = static_cast<const uint32_t*>(vA);  // same offsets for both panel kinds
   const uint32_t* W = static_cast<const uint32_t*>(vW);
   const bool dp = kn == Kernel512::Bf16Dp;
   constexpr int64_t NR2 = 2 * NR;
-  alignas(64) float tin[MR * NR2] = {}, tcomb[MR * NR2] = {}, tout[MR * NR2];
+  alignas(64) float tin[MR * NR2] = {}, tcomb[MR * NR2] = {}, tout[MR * NR2], tbias[NR2] = {};
+  const float* bias = epi ? epi->bias : nullptr;
+  const bool ebf = epi && epi->bias_first, relu_e = epi && epi->relu;
   uint64_t calls = 0;
   for (int64_t jc = c0; jc < c1; jc += NC) {
     const int64_t jend = std::min(jc + NC, c1);
@@ -150,7 +160,7 @@ void avx512_pass_task(Kernel512 kn, const void* vA, const void* vW, int64_t M, i
       const int64_t kc = std::min(KC, K - pc), steps = dp ? (kc + 1) / 2 : kc;
       const bool first = pc == 0, last = pc + kc == K;
       float* dst = last ? c : mid;
-      const bool cb = last && comb, z = last && nz;
+      const bool cb = last && comb, z = last && nz, eb = last && bias, er = last && relu_e;
       for (int64_t ic = r0; ic < r1; ic += MC) {
         const int64_t iend = std::min(ic + MC, r1);
         for (int64_t jr = jc; jr < jend; jr += NR2) {
@@ -166,13 +176,15 @@ void avx512_pass_task(Kernel512 kn, const void* vA, const void* vW, int64_t M, i
             ++calls;
             if (mr == MR && nr == ncols) {
               kern(pa, pw0, pw1, steps, first ? nullptr : mid + ir * N + jr, N, cb ? c + ir * N + jr : nullptr, N, z,
-                   dst + ir * N + jr, N);
+                   dst + ir * N + jr, N, eb ? bias + jr : nullptr, ebf, er);
               continue;
             }
             // edge tile through scratch; padded lanes compute +0 products, unused
             if (!first) copy_block(mid + ir * N + jr, N, tin, NR2, mr, nr);
             if (cb) copy_block(c + ir * N + jr, N, tcomb, NR2, mr, nr);
-            kern(pa, pw0, pw1, steps, first ? nullptr : tin, NR2, cb ? tcomb : nullptr, NR2, z, tout, NR2);
+            if (eb) copy_block(bias + jr, 0, tbias, 0, 1, nr);
+            kern(pa, pw0, pw1, steps, first ? nullptr : tin, NR2, cb ? tcomb : nullptr, NR2, z, tout, NR2,
+                 eb ? tbias : nullptr, ebf, er);
             copy_block(tout, NR2, dst + ir * N + jr, N, mr, nr);
           }
         }

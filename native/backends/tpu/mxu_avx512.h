@@ -17,6 +17,7 @@
 // nest and the combination epilogue are those of mxu_kernel.cpp's run_task.
 #pragma once
 #include <cstdint>
+#include "backends/tpu/mxu_kernel.h"
 
 namespace jxla {
 namespace tpu {
@@ -49,11 +50,12 @@ void bf16_pack_w(const float* src, uint32_t* dst, int64_t Np, int64_t K, int64_t
 
 // One pass over a task's block (rows [r0, r1), columns [c0, c1), aligned to MR / NR), loop
 // nest and epilogue as mxu_kernel.cpp's run_task: partial sums of k chunks before the last go
-// to `mid`; the last chunk writes c = (comb ? c + pass : pass), then NaN -> 0 if nz.
+// to `mid`; the last chunk writes c = (comb ? c + pass : pass), then NaN -> 0 if nz, then the
+// epilogue if epi (the dot's last step only).
 // A / W: f32 panels (Fma512) or bf16 pair panels (Bf16Dp), batch-offset by the caller.
 void avx512_pass_task(Kernel512 k, const void* A, const void* W, int64_t M, int64_t K, int64_t N, int64_t Mp,
                       int64_t Np, int64_t r0, int64_t r1, int64_t c0, int64_t c1, float* c, float* mid, bool comb,
-                      bool nz);
+                      bool nz, const MxuEpilogue* epi);
 
 }  // namespace tpu
 }  // namespace jxla

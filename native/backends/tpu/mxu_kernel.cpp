@@ -206,7 +206,8 @@ template <Term T> struct PackW {
 };
 
 // acc = cin (or +0 when cin is null); acc += pa[k] * pw[k] for k < kc in ascending k; then
-// acc = comb + acc if comb; acc = NaN->0(acc) if nz; out = acc. JXLA_MAC is the multiply-add:
+// acc = comb + acc if comb; acc = NaN->0(acc) if nz; the epilogue (eb: the tile's 16 bias values
+// or null, ebf: bias first; relu); out = acc. JXLA_MAC is the multiply-add:
 // mul then add (two roundings) or, where the caller proved every product exact, one FMA.
 #define JXLA_MICRO_BODY                                                                      \
   __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;                         \
@@ -222,6 +223,11 @@ template <Term T> struct PackW {
   }                                                                                          \
   if (comb) { JXLA_ROWS(JXLA_COMB) }                                                         \
   if (nz) { JXLA_ROWS(JXLA_NZ) }                                                             \
+  if (eb) {                                                                                  \
+    const __m256 b0 = _mm256_loadu_ps(eb), b1 = _mm256_loadu_ps(eb + 8);                     \
+    JXLA_ROWS(JXLA_BIAS)                                                                     \
+  }                                                                                          \
+  if (relu) { JXLA_ROWS(JXLA_RELU) }                                                         \
   JXLA_ROWS(JXLA_STORE)
 
 #define JXLA_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
@@ -240,15 +246,29 @@ template <Term T> struct PackW {
 #define JXLA_NZ(r)                                                                      \
   c##r##0 = _mm256_andnot_ps(_mm256_cmp_ps(c##r##0, c##r##0, _CMP_UNORD_Q), c##r##0);   \
   c##r##1 = _mm256_andnot_ps(_mm256_cmp_ps(c##r##1, c##r##1, _CMP_UNORD_Q), c##r##1);
+// v + b, the first operand's NaN (quieted) where it is one: the add's operand order is the
+// compiler's, so the NaN rule is made explicit (MxuEpilogue)
+#define JXLA_ADD1(v, b)                                                                          \
+  {                                                                                              \
+    const __m256 x = ebf ? b : v;                                                                \
+    const __m256 xq = _mm256_castsi256_ps(_mm256_or_si256(_mm256_castps_si256(x), quiet));       \
+    v = _mm256_blendv_ps(_mm256_add_ps(v, b), xq, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));            \
+  }
+#define JXLA_BIAS(r) JXLA_ADD1(c##r##0, b0) JXLA_ADD1(c##r##1, b1)
+// relu: keep lanes where !(v <= 0) (v > 0 or NaN), else +0
+#define JXLA_RELU(r)                                                                         \
+  c##r##0 = _mm256_and_ps(c##r##0, _mm256_cmp_ps(c##r##0, _mm256_setzero_ps(), _CMP_NLE_UQ)); \
+  c##r##1 = _mm256_and_ps(c##r##1, _mm256_cmp_ps(c##r##1, _mm256_setzero_ps(), _CMP_NLE_UQ));
 #define JXLA_STORE(r) _mm256_storeu_ps(out + r * ldo, c##r##0); _mm256_storeu_ps(out + r * ldo + 8, c##r##1);
 
 using MicroFn = void (*)(const float*, const float*, int64_t, const float*, int64_t, const float*, int64_t, bool,
-                         float*, int64_t);
+                         float*, int64_t, const float*, bool, bool);
 
 // "avx2" only: without "fma" in the target the compiler cannot contract the mul and the add.
 __attribute__((target("avx2"))) void micro_muladd(const float* pa, const float* pw, int64_t kc, const float* cin,
                                                   int64_t ldi, const float* comb, int64_t ldb, bool nz, float* out,
-                                                  int64_t ldo) {
+                                                  int64_t ldo, const float* eb, bool ebf, bool relu) {
+  const __m256i quiet = _mm256_set1_epi32(0x00400000);
 #define JXLA_MAC(c, a, w) _mm256_add_ps(c, _mm256_mul_ps(a, w))
   JXLA_MICRO_BODY
 #undef JXLA_MAC
@@ -256,7 +276,8 @@ __attribute__((target("avx2"))) void micro_muladd(const float* pa, const float* 
 
 __attribute__((target("avx2,fma"))) void micro_fma(const float* pa, const float* pw, int64_t kc, const float* cin,
                                                    int64_t ldi, const float* comb, int64_t ldb, bool nz, float* out,
-                                                   int64_t ldo) {
+                                                   int64_t ldo, const float* eb, bool ebf, bool relu) {
+  const __m256i quiet = _mm256_set1_epi32(0x00400000);
 #define JXLA_MAC(c, a, w) _mm256_fmadd_ps(a, w, c)
   JXLA_MICRO_BODY
 #undef JXLA_MAC
@@ -268,6 +289,9 @@ __attribute__((target("avx2,fma"))) void micro_fma(const float* pa, const float*
 #undef JXLA_ROW
 #undef JXLA_COMB
 #undef JXLA_NZ
+#undef JXLA_ADD1
+#undef JXLA_BIAS
+#undef JXLA_RELU
 #undef JXLA_STORE
 
 std::atomic<bool> g_fma_allowed{true};
@@ -283,6 +307,7 @@ struct Plan {
   float* p;  // pass scratch (steps > 0, k chunks before the last), may be null
   const MxuStep* steps;
   int n_steps;
+  const MxuEpilogue* epi;  // may be null; the last step's final stores apply it
   std::vector<bool> fma;  // per step: products proven exact, FMA is bit-identical
   std::vector<int> k512;  // per step: -1 (AVX2 kernels) or the Kernel512 that runs it
   std::vector<const uint32_t*> pa16, pw16;  // bf16 pair panels of the terms Bf16Dp steps read
@@ -297,9 +322,12 @@ void run_task(const Plan& pl, const Task& t) {
   const int64_t M = pl.M, K = pl.K, N = pl.N;
   float* c = pl.c + t.b * M * N;
   float* p = pl.p ? pl.p + t.b * M * N : nullptr;
-  alignas(32) float tin[MR * NR] = {}, tcomb[MR * NR] = {}, tout[MR * NR];
+  alignas(32) float tin[MR * NR] = {}, tcomb[MR * NR] = {}, tout[MR * NR], tbias[NR] = {};
   for (int s = 0; s < pl.n_steps; ++s) {
     const MxuStep& st = pl.steps[s];
+    const MxuEpilogue* epi = s == pl.n_steps - 1 ? pl.epi : nullptr;
+    const float* bias = epi ? epi->bias : nullptr;
+    const bool ebf = epi && epi->bias_first, relu = epi && epi->relu;
     const float* A = pl.pa[st.ta] + t.b * pl.Mp * K;
     const float* W = pl.pw[st.tw] + t.b * K * pl.Np;
     float* mid = s == 0 ? c : p;  // where a pass's partial sums live between k chunks
@@ -308,7 +336,7 @@ void run_task(const Plan& pl, const Task& t) {
       const bool dp = kn == Kernel512::Bf16Dp;
       const void* pa = dp ? static_cast<const void*>(pl.pa16[st.ta] + t.b * pl.Mp * K) : A;
       const void* pw = dp ? static_cast<const void*>(pl.pw16[st.tw] + t.b * K * pl.Np) : W;
-      avx512_pass_task(kn, pa, pw, M, K, N, pl.Mp, pl.Np, t.r0, t.r1, t.c0, t.c1, c, mid, s > 0, st.nz_after);
+      avx512_pass_task(kn, pa, pw, M, K, N, pl.Mp, pl.Np, t.r0, t.r1, t.c0, t.c1, c, mid, s > 0, st.nz_after, epi);
       continue;
     }
     const MicroFn micro = pl.fma[s] ? micro_fma : micro_muladd;
@@ -326,16 +354,18 @@ void run_task(const Plan& pl, const Task& t) {
             for (int64_t ir = ic; ir < iend; ir += MR) {
               const float* pa = A + pc * pl.Mp + (ir / MR) * kc * MR;
               const int64_t mr = std::min(MR, M - ir);
-              const bool comb = last && s > 0, nz = last && st.nz_after;
+              const bool comb = last && s > 0, nz = last && st.nz_after, eb = last && bias, er = last && relu;
               if (mr == MR && nr == NR) {
                 micro(pa, pw, kc, first ? nullptr : mid + ir * N + jr, N, comb ? c + ir * N + jr : nullptr, N, nz,
-                      dst + ir * N + jr, N);
+                      dst + ir * N + jr, N, eb ? bias + jr : nullptr, ebf, er);
                 continue;
               }
               // edge tile: through 6x16 scratch; the padded lanes compute +0 products, unused
               if (!first) copy_block(mid + ir * N + jr, N, tin, NR, mr, nr);
               if (comb) copy_block(c + ir * N + jr, N, tcomb, NR, mr, nr);
-              micro(pa, pw, kc, first ? nullptr : tin, NR, comb ? tcomb : nullptr, NR, nz, tout, NR);
+              if (eb) copy_block(bias + jr, 0, tbias, 0, 1, nr);
+              micro(pa, pw, kc, first ? nullptr : tin, NR, comb ? tcomb : nullptr, NR, nz, tout, NR,
+                    eb ? tbias : nullptr, ebf, er);
               copy_block(tout, NR, dst + ir * N + jr, N, mr, nr);
             }
           }
@@ -394,9 +424,13 @@ std::shared_ptr<const MxuPackedW> mxu_pack_w(const float* w, int64_t B, int64_t 
 
 void mxu_blocked(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N,
                  const Term* a_terms, int n_a_terms, const Term* w_terms, int n_w_terms,
-                 const MxuStep* steps, int n_steps, const MxuPackedW* pre_w) {
+                 const MxuStep* steps, int n_steps, const MxuPackedW* pre_w, const MxuEpilogue* epi) {
   if (B <= 0 || M <= 0 || N <= 0) return;
-  if (K <= 0) { std::fill(c, c + B * M * N, 0.0f); return; }  // every pass is an empty sum: +0
+  if (K <= 0) {  // every pass is an empty sum: +0
+    std::fill(c, c + B * M * N, 0.0f);
+    if (epi) mxu_apply_epilogue(c, B * M * N, N, *epi);
+    return;
+  }
   Plan pl;
   pl.M = M; pl.K = K; pl.N = N;
   pl.Mp = (M + MR - 1) / MR * MR;
@@ -488,6 +522,7 @@ void mxu_blocked(const float* a, const float* w, float* c, int64_t B, int64_t M,
   pl.p = scratch.empty() ? nullptr : scratch.data();
   pl.steps = steps;
   pl.n_steps = n_steps;
+  pl.epi = epi && (epi->bias || epi->relu) ? epi : nullptr;
 
   // tasks: whole batches, each split into row x column blocks (aligned to MR / NR) when the
   // batches alone cannot keep the threads busy; a few tasks per thread balance a shared machine

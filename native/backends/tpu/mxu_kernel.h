@@ -41,6 +41,21 @@ struct MxuStep {
   bool nz_after;
 };
 
+// The element-wise tail of a dense layer, applied to the final f32 MXU result c exactly as the
+// reference evaluates add then relu on f32 (backends/host/reference.cpp):
+//   y = f32(c + bias[j]) (bias_first: bias[j] + c), j the column (the output's last index);
+//       the f32 sum equals the reference's double sum rounded to f32 (53 >= 2*24 + 2 bits);
+//       NaN: the first operand's NaN wins, quieted (the x86 rule the reference's add follows);
+//   relu: y = (y > 0 || y is NaN) ? y : +0 (so -0 -> +0, NaN kept).
+struct MxuEpilogue {
+  const float* bias = nullptr;  // bias[0..N) (N the output's last dimension); null: no add
+  bool bias_first = false;      // the graph's add reads the bias as its first operand
+  bool relu = false;
+};
+// The same on a flat row-major array of `count` values whose last dimension is n (the scalar
+// form: fallback paths and tests).
+void mxu_apply_epilogue(float* c, int64_t count, int64_t n, const MxuEpilogue& e);
+
 // True when the CPU can run the blocked kernel (AVX2).
 bool mxu_kernel_available();
 // Whether a pass whose products are all exact may use FMA (default true; tests turn it off to
@@ -58,10 +73,12 @@ int64_t mxu_packed_w_bytes(const MxuPackedW& p);
 // c[b] = combination of the steps' passes over a[b] (M x K) . w[b] (K x N), row-major,
 // batch-major. Runs on the host thread pool. Requires mxu_kernel_available().
 // pre_w (may be null): w packed by mxu_pack_w with the same B, K, N and terms (w is then not
-// read); anything else is an internal error.
+// read); anything else is an internal error. epi (may be null): applied to every output in
+// the last step's final store (bias of N values).
 void mxu_blocked(const float* a, const float* w, float* c, int64_t B, int64_t M, int64_t K, int64_t N,
                  const Term* a_terms, int n_a_terms, const Term* w_terms, int n_w_terms,
-                 const MxuStep* steps, int n_steps, const MxuPackedW* pre_w = nullptr);
+                 const MxuStep* steps, int n_steps, const MxuPackedW* pre_w = nullptr,
+                 const MxuEpilogue* epi = nullptr);
 
 }  // namespace tpu
 }  // namespace jxla

@@ -9,16 +9,24 @@
 //    counts as fallback::<op>.
 // Element-wise chains are loop-fused as XLA does (see plan_fusion): members take no HBM and
 // no kernel; broadcasts that are not graph outputs never materialize.
+// Dense-layer tails (session 8, plan_dense_tails): f32 dot -> add(broadcast of a bias vector
+// along the last dimension) [-> relu] runs as one MXU call whose final stores apply the bias
+// and relu (MxuEpilogue, mxu_kernel.h; bit-identical to the reference add and relu, which then
+// do not run). Only the host work changes: every kernel record, the simulated clock and the
+// HBM timeline stay those of the unfused run (the tail still allocates its own buffer, which
+// takes the dot buffer's memory by a swap). JXLA_TPU_EPILOGUE=0: off (mxu.h).
 // Every kernel adds its modelled time to the device clock and a profile record; the whole run
 // is one DeviceTime sample. Intermediates are freed after their last use, so HBM accounting
 // sees the real peak, and an exhausted HBM unwinds cleanly (RAII) leaving the device usable.
 #include "backends/tpu/tpu_executable.h"
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 #include <unordered_set>
 #include "backends/host/reference.h"
 #include "backends/tpu/cost.h"
 #include "backends/tpu/mxu.h"
+#include "backends/tpu/mxu_kernel.h"
 #include "backends/tpu/tpu_device.h"
 #include "ir/error.h"
 #include "runtime/metrics.h"
@@ -39,9 +47,20 @@ struct Value {
 };
 
 class TpuExecutable final : public Executable {
+  // a dense layer's dot -> add(broadcast bias) [-> relu] (plan_dense_tails)
+  struct DenseTail {
+    const Node *dot = nullptr, *add = nullptr, *bcast = nullptr, *relu = nullptr;  // relu may be null
+    const Node* tail = nullptr;  // relu, else add: the kernel whose value the dot's stores compute
+    const Node* bias = nullptr;  // the broadcast's input, f32 [N]
+    bool bias_first = false;     // add(broadcast, dot)
+    bool skip_bcast = false;     // the add is the broadcast's only reader: never evaluated
+    size_t dot_pos = 0, decide_pos = 0;  // positions of the dot and of the first node that runs
+  };
+
  public:
   TpuExecutable(Graph g, TpuDevice* dev) : g_(std::move(g)), dev_(dev) {
     plan_fusion();
+    plan_dense_tails();
     for (auto& n : g_.nodes)
       if (n->op != Op::Parameter && !fused_into_.count(n.get()) && !(n->op == Op::Broadcast && !outputs_.count(n.get()))) ++kernels_;
   }
@@ -55,19 +74,28 @@ class TpuExecutable final : public Executable {
     std::unordered_map<const Node*, bool> is_out;
     for (auto& o : g_.outputs) is_out[o.get()] = true;
     std::unordered_map<const Node*, Value> val;
+    // parameters are bound up front (binding costs nothing), so a dense tail's bias parameter,
+    // which comes after its dot in topological order, is there when the dot runs
+    for (auto& p : g_.nodes) {
+      if (p->op != Op::Parameter) continue;
+      BufferRef b = params.at(static_cast<size_t>(p->attrs.get_int("parameter", "index")));
+      Value& v = val[p.get()];
+      if (b->device->is_host()) v.host = b;
+      else v.dev = b;  // this device's data (another device's buffer is read as is)
+    }
+    const bool tails_on = !tails_.empty() && mxu_epilogue_fusion_enabled();
+    std::vector<char> active(tails_.size(), 0);  // this run computes tail t in its dot's stores
+    // a bias parameter stays bound until its dot (a parameter's buffer is the caller's: no HBM)
+    if (tails_on)
+      for (const DenseTail& d : tails_)
+        if (d.bias->op == Op::Parameter) last[d.bias] = std::max(last[d.bias], d.dot_pos);
     double sim = 0;
     for (size_t i = 0; i < g_.nodes.size(); ++i) {
       const Node* n = g_.nodes[i].get();
-      if (n->op == Op::Parameter) {
-        BufferRef b = params.at(static_cast<size_t>(n->attrs.get_int("parameter", "index")));
-        Value& v = val[n];
-        if (b->device->is_host()) v.host = b;
-        else v.dev = b;  // this device's data (another device's buffer is read as is)
-        continue;
-      }
-      if (runs_on_host(*n)) sim += run_host(*n, val);
-      else if (fused_into_.count(n) || (n->op == Op::Broadcast && !is_out.count(n))) sim += run_fused_member(*n, val);
-      else sim += run_device(*n, val);
+      if (n->op == Op::Parameter) continue;
+      auto tt = tails_on ? tail_of_.find(n) : tail_of_.end();
+      if (tt != tail_of_.end()) sim += run_dense_tail(*n, i, tails_[tt->second], active[tt->second], val);
+      else sim += dispatch(*n, val);
       for (auto& x : n->inputs) {
         auto it = last.find(x.get());
         if (it != last.end() && it->second == i && !is_out.count(x.get())) val.erase(x.get());
@@ -169,7 +197,42 @@ class TpuExecutable final : public Executable {
     return t;
   }
 
-  double run_device(const Node& n, std::unordered_map<const Node*, Value>& val) {
+  double dispatch(const Node& n, std::unordered_map<const Node*, Value>& val) {
+    if (runs_on_host(n)) return run_host(n, val);
+    if (fused_into_.count(&n) || (n.op == Op::Broadcast && !outputs_.count(&n))) return run_fused_member(n, val);
+    return run_device(n, val);
+  }
+
+  // A node of a dense tail (position i). At the tail's first node (its dot, or its broadcast
+  // when that comes first) the run decides: fused when the bias is on the device already (else
+  // every node runs as usual). Fused, the add and relu allocate what their unfused kernels would
+  // (the add, a fusion member: unaccounted scratch; the tail: HBM) and take the values by
+  // swapping memory with their input's buffer, so every buffer lives and is accounted exactly
+  // as unfused; the broadcast never materializes.
+  double run_dense_tail(const Node& n, size_t i, const DenseTail& d, char& active,
+                        std::unordered_map<const Node*, Value>& val) {
+    if (i == d.decide_pos) {
+      auto b = val.find(d.bias);
+      active = b != val.end() && b->second.dev;
+    }
+    if (!active) return dispatch(n, val);
+    if (&n == d.dot) {
+      MxuEpilogue e;
+      e.bias = val.at(d.bias).dev->as<float>();
+      e.bias_first = d.bias_first;
+      e.relu = d.relu != nullptr;
+      counter_add("TpuDotEpilogues");
+      return run_device(n, val, &e);
+    }
+    if (&n == d.bcast) return 0;
+    const bool tail = &n == d.tail;
+    BufferRef o = alloc_buffer(n.dtype, n.shape, tail ? dev_ : nullptr);
+    std::swap(o->data, val.at(&n == d.add ? d.dot : d.add).dev->data);  // same dtype and shape: same size
+    val[&n].dev = std::move(o);
+    return tail ? record_kernel(n, default_precision()) : 0;
+  }
+
+  double run_device(const Node& n, std::unordered_map<const Node*, Value>& val, const MxuEpilogue* epi = nullptr) {
     double t = 0;
     std::vector<const Buffer*> in;
     for (auto& x : n.inputs) {
@@ -181,12 +244,17 @@ class TpuExecutable final : public Executable {
     Value& out = val[&n];
     if (mxu_supports(n)) {
       BufferRef o = alloc_buffer(n.dtype, n.shape, dev_);
-      if (n.op == Op::DotGeneral) mxu_dot(n, *in[0], *in[1], *o, prec);
+      if (n.op == Op::DotGeneral) mxu_dot(n, *in[0], *in[1], *o, prec, epi);
       else mxu_conv2d(n, *in[0], *in[1], *o, prec);
       out.dev = std::move(o);
     } else {
       out.dev = ref_eval(n, in, dev_);
     }
+    return t + record_kernel(n, prec);
+  }
+
+  // The kernel record of a device node (a fusion root's covers its members); its modelled time.
+  double record_kernel(const Node& n, int prec) {
     KernelCost c;
     KernelRecord r;
     auto mem = members_.find(&n);
@@ -206,7 +274,57 @@ class TpuExecutable final : public Executable {
     r.bytes = c.bytes;
     r.bound = c.bound;
     r.mxu_util = c.mxu_util;
-    return t + dev_->record(std::move(r));
+    return dev_->record(std::move(r));
+  }
+
+  // Dense tails: an f32 dot on the MXU whose only user is an add of a broadcast bias vector
+  // (f32 [N] along the last dimension, N the dot's last dimension), optionally followed by the
+  // add's only user, a relu. The tail (relu, else add) must be a kernel of its own (a fusion
+  // root or standalone) whose members are evaluated normally except the add and, when nothing
+  // else reads it, the broadcast. Nothing here runs on the host.
+  void plan_dense_tails() {
+    std::unordered_map<const Node*, int> uses;
+    std::unordered_map<const Node*, const Node*> user;
+    for (auto& n : g_.nodes)
+      for (auto& in : n->inputs) { ++uses[in.get()]; user[in.get()] = n.get(); }
+    std::unordered_map<const Node*, size_t> pos, last_use;
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      pos[g_.nodes[i].get()] = i;
+      for (auto& in : g_.nodes[i]->inputs) last_use[in.get()] = i;
+    }
+    auto dev_f32 = [](const Node* n) { return n->dtype == DType::F32 && !runs_on_host(*n); };
+    for (auto& dn : g_.nodes) {
+      const Node* dot = dn.get();
+      if (dot->op != Op::DotGeneral || !mxu_supports(*dot) || !dev_f32(dot) || dot->shape.empty() ||
+          outputs_.count(dot) || uses[dot] != 1 || dot->inputs[0]->dtype != DType::F32 ||
+          dot->inputs[1]->dtype != DType::F32)
+        continue;
+      DenseTail d;
+      d.dot = dot;
+      d.add = user[dot];
+      if (d.add->op != Op::Add || !dev_f32(d.add) || d.add->shape != dot->shape) continue;
+      d.bias_first = d.add->inputs[1].get() == dot;
+      d.bcast = d.add->inputs[d.bias_first ? 0 : 1].get();
+      if (d.bcast == dot || d.bcast->op != Op::Broadcast || !dev_f32(d.bcast)) continue;
+      d.bias = d.bcast->inputs[0].get();
+      const auto dims = d.bcast->attrs.get_ints("broadcast", "dims");
+      if (d.bias->dtype != DType::F32 || d.bias->shape.size() != 1 || d.bias->shape[0] != dot->shape.back() ||
+          dims.size() != 1 || dims[0] != static_cast<int64_t>(dot->shape.size()) - 1)
+        continue;
+      const Node* r = uses[d.add] == 1 && !outputs_.count(d.add) ? user[d.add] : nullptr;
+      if (r && r->op == Op::Relu && dev_f32(r) && fused_into_.count(d.add) && fused_into_.at(d.add) == r) d.relu = r;
+      d.tail = d.relu ? d.relu : d.add;
+      if (fused_into_.count(d.tail)) continue;
+      d.skip_bcast = !outputs_.count(d.bcast) && uses[d.bcast] == 1;
+      d.dot_pos = pos[dot];
+      d.decide_pos = d.skip_bcast ? std::min(d.dot_pos, pos[d.bcast]) : d.dot_pos;
+      // a computed bias must still be alive when the dot runs (parameters are kept: run())
+      if (d.bias->op != Op::Parameter && last_use[d.bias] < d.dot_pos) continue;
+      const size_t t = tails_.size();
+      tails_.push_back(d);
+      for (const Node* m : {d.dot, d.add, d.skip_bcast ? d.bcast : nullptr, d.relu})
+        if (m) tail_of_[m] = t;
+    }
   }
 
   Graph g_;
@@ -215,6 +333,8 @@ class TpuExecutable final : public Executable {
   std::unordered_set<const Node*> outputs_;
   std::unordered_map<const Node*, const Node*> fused_into_;           // member -> root
   std::unordered_map<const Node*, std::vector<const Node*>> members_;  // root -> members (topo order)
+  std::vector<DenseTail> tails_;
+  std::unordered_map<const Node*, size_t> tail_of_;  // dot, add, broadcast, relu -> its tail
 };
 
 }  // namespace
