@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.ArrayDeque;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -44,6 +43,8 @@ import java.util.TreeSet;
  * to flow only through Cast/CastLike and element moves). Sequence and optional inputs/outputs
  * are supported at the graph boundary and through Identity; such models are called with
  * {@link #call(CompiledFunction, OnnxValue...)} (see OnnxBoundary for the flat convention).
+ * Loop and If are resolved while tracing (unrolled, or the branch chosen or selected; see
+ * OnnxControlFlow), so the graph inputs a Loop's control depends on are static inputs too.
  */
 public final class OnnxModel implements AutoCloseable {
   /** Lowest and highest default-domain opset accepted. */
@@ -86,20 +87,10 @@ public final class OnnxModel implements AutoCloseable {
       throw new OnnxException(source + ": opset " + op + " is not supported (supported: " + MIN_OPSET + " to " + MAX_OPSET + ")");
     }
     opset = op;
-    // every unsupported operator, by name, in one message
+    // every unsupported operator, by name, in one message (inside Loop/If bodies too)
     Set<String> unsupported = new TreeSet<>();
     for (NodeProto n : graph.getNodeList()) {
-      String dom = n.getDomain();
-      if (!dom.isEmpty() && !dom.equals("ai.onnx")) {
-        unsupported.add(dom + "." + n.getOpType());
-      } else if (!OnnxOps.SUPPORTED.contains(n.getOpType())) {
-        unsupported.add(n.getOpType());
-      } else {
-        String why = OnnxOps.check(n, opset);
-        if (why != null) {
-          unsupported.add(why);
-        }
-      }
+      OnnxControlFlow.collectUnsupported(n, opset, false, unsupported);
     }
     if (!unsupported.isEmpty()) {
       throw new OnnxException(source + ": unsupported operator(s): " + String.join(", ", unsupported));
@@ -131,6 +122,7 @@ public final class OnnxModel implements AutoCloseable {
           throw new OnnxException(source + ": " + OnnxAttrs.describe(n) + " uses '" + s + "', which no earlier node, input or initializer defines");
         }
       }
+      OnnxControlFlow.checkDefined(n, defined, source);
       defined.addAll(n.getOutputList());
     }
     for (String o : outputs) {
@@ -138,7 +130,7 @@ public final class OnnxModel implements AutoCloseable {
         throw new OnnxException(source + ": graph output '" + o + "' is never computed");
       }
     }
-    Set<String> boundaryUses = boundary.check(nodes, inputs, outputs);
+    Set<String> boundaryUses = boundary.check(nodes.stream().map(OnnxControlFlow::withImplicitInputs).toList(), inputs, outputs);
     if (!boundaryUses.isEmpty()) {
       throw new OnnxException(source + ": unsupported operator(s): " + String.join(", ", boundaryUses)
           + " (sequence and optional values are supported at the graph boundary and through Identity)");
@@ -219,8 +211,9 @@ public final class OnnxModel implements AutoCloseable {
           keep = a.t("value").getDataType();
         }
       } else {
-        for (int k = 0; k < n.getInputCount(); k++) {
-          Integer t = narrow.get(n.getInput(k));
+        NodeProto view = OnnxControlFlow.withImplicitInputs(n);  // a Loop/If body reads enclosing values too
+        for (int k = 0; k < view.getInputCount(); k++) {
+          Integer t = narrow.get(view.getInput(k));
           if (t == null || op.equals("Shape") || op.equals("Size")) {
             continue;
           }
@@ -245,37 +238,9 @@ public final class OnnxModel implements AutoCloseable {
     return out;
   }
 
-  /** Graph inputs whose values must be known at trace time (they reach a shape-like operand). */
+  /** Graph inputs whose values must be known at trace time (they reach a shape-like operand or a Loop's control). */
   private int[] findStaticInputs() {
-    Map<String, NodeProto> producer = new HashMap<>();
-    for (NodeProto n : nodes) {
-      for (String o : n.getOutputList()) {
-        producer.put(o, n);
-      }
-    }
-    ArrayDeque<String> work = new ArrayDeque<>();
-    for (NodeProto n : nodes) {
-      for (int k : OnnxOps.staticInputs(n.getOpType(), opset)) {
-        if (k < n.getInputCount() && !n.getInput(k).isEmpty()) {
-          work.add(n.getInput(k));
-        }
-      }
-    }
-    Set<String> need = new HashSet<>();
-    while (!work.isEmpty()) {
-      String v = work.poll();
-      if (!need.add(v)) {
-        continue;
-      }
-      NodeProto p = producer.get(v);
-      if (p != null && !p.getOpType().equals("Shape") && !p.getOpType().equals("Size")) {
-        for (String s : p.getInputList()) {
-          if (!s.isEmpty()) {
-            work.add(s);
-          }
-        }
-      }
-    }
+    Set<String> need = OnnxControlFlow.staticNeeds(nodes, List.of(), opset);
     List<Integer> r = new ArrayList<>();
     for (int i = 0; i < inputs.size(); i++) {
       if (need.contains(inputs.get(i))) {
@@ -375,7 +340,18 @@ public final class OnnxModel implements AutoCloseable {
     for (int i : staticInputs) {
       known.add(inputs.get(i));
     }
-    for (NodeProto node : nodes) {
+    runNodes(nodes, env, known, pure, seqs);
+    return boundary.outputs(outputs, env, seqs);
+  }
+
+  /**
+   * Traces {@code list} in the scope ({@code env}: value by name; {@code known}: values known
+   * when tracing; {@code pure}: values that depend on initializers and Constants only, folded
+   * once per model). Loop and If trace their subgraphs in a child scope (runSubgraph).
+   */
+  private void runNodes(List<NodeProto> list, Map<String, Tensor> env, Set<String> known, Set<String> pure,
+      OnnxBoundary.Env seqs) {
+    for (NodeProto node : list) {
       NodeProto n = node;
       if (n.getOpType().equals("Identity") && n.getInputCount() == 1 && seqs.has(n.getInput(0))) {
         seqs.copy(n.getInput(0), n.getOutput(0));  // a sequence/optional value (the only operator they reach)
@@ -405,6 +381,28 @@ public final class OnnxModel implements AutoCloseable {
           throw new OnnxException(OnnxAttrs.describe(n) + ": input " + k + " ('" + n.getInput(k)
               + "') must be a constant (an initializer, a Constant or a value computed from them)");
         }
+      }
+      if (OnnxControlFlow.isControlFlow(n.getOpType())) {
+        OnnxControlFlow.Subgraph sub = (g, gin, gk) -> runSubgraph(g, gin, gk, env, known);
+        OnnxControlFlow.Result r;
+        try {
+          r = n.getOpType().equals("Loop") ? OnnxControlFlow.loop(n, args, argKnown, sub)
+              : OnnxControlFlow.branch(n, args, argKnown, sub);
+        } catch (OnnxException e) {
+          throw e;
+        } catch (RuntimeException e) {
+          throw new OnnxException(OnnxAttrs.describe(n) + ": " + e.getMessage(), e);
+        }
+        for (int k = 0; k < n.getOutputCount(); k++) {
+          if (!n.getOutput(k).isEmpty()) {
+            boolean isKnown = r.known()[k];
+            env.put(n.getOutput(k), isKnown ? r.values()[k].materialized() : r.values()[k]);
+            if (isKnown) {
+              known.add(n.getOutput(k));
+            }
+          }
+        }
+        continue;
       }
       Tensor[] out;
       try {
@@ -438,7 +436,35 @@ public final class OnnxModel implements AutoCloseable {
         env.put(name, t);
       }
     }
-    return boundary.outputs(outputs, env, seqs);
+  }
+
+  /** Traces subgraph {@code g} in a child of the scope (env, known), its inputs bound to {@code in}. */
+  private OnnxControlFlow.Result runSubgraph(GraphProto g, Tensor[] in, boolean[] inKnown, Map<String, Tensor> env,
+      Set<String> known) {
+    Map<String, Tensor> cenv = new HashMap<>(env);
+    Set<String> cknown = new HashSet<>(known);
+    for (TensorProto t : g.getInitializerList()) {
+      cenv.put(t.getName(), OnnxTensors.toTensor(OnnxTensors.decode(t, "subgraph initializer"), "subgraph initializer"));
+      cknown.add(t.getName());
+    }
+    for (int k = 0; k < in.length; k++) {
+      String name = g.getInput(k).getName();
+      cenv.put(name, in[k]);
+      if (inKnown[k]) {
+        cknown.add(name);
+      } else {
+        cknown.remove(name);
+      }
+    }
+    runNodes(g.getNodeList(), cenv, cknown, new HashSet<>(), new OnnxBoundary.Env());
+    Tensor[] out = new Tensor[g.getOutputCount()];
+    boolean[] outKnown = new boolean[out.length];
+    for (int k = 0; k < out.length; k++) {
+      String name = g.getOutput(k).getName();
+      out[k] = cenv.get(name);
+      outKnown[k] = cknown.contains(name);
+    }
+    return new OnnxControlFlow.Result(out, outKnown);
   }
 
   /**
