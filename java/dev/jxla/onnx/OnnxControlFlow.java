@@ -19,13 +19,14 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * ONNX control flow (Loop, If) resolved while tracing, the way JAX resolves Python control flow:
+ * ONNX control flow (Loop, Scan, If) resolved while tracing, the way JAX resolves Python control flow:
  * the engine's graphs have none, so
  * <ul>
  *   <li>a Loop is unrolled: its trip count M and condition must be known when tracing (constants,
  *       static inputs or values computed from them; the load-time analysis {@link #staticNeeds}
  *       makes the graph inputs they come from static), and so must the condition the body
  *       computes; the body is traced once per iteration (at most {@link #MAX_UNROLL});</li>
+ *   <li>a Scan is unrolled over its scan inputs' sequence length (known from shapes);</li>
  *   <li>an If on a known condition traces only the branch taken; on a data-dependent condition
  *       it traces both branches and selects elementwise (XLA's select), which needs equal output
  *       shapes and dtypes in both branches.</li>
@@ -49,7 +50,7 @@ final class OnnxControlFlow {
   }
 
   static boolean isControlFlow(String op) {
-    return op.equals("Loop") || op.equals("If");
+    return op.equals("Loop") || op.equals("If") || op.equals("Scan");
   }
 
   private static GraphProto graph(NodeProto n, String attr) {
@@ -162,6 +163,22 @@ final class OnnxControlFlow {
       }
       if (n.getInput(0).isEmpty() && n.getInput(1).isEmpty()) {
         out.add("Loop(without trip count and condition: an endless loop cannot be unrolled)");
+      }
+      for (NodeProto b : body.getNodeList()) {
+        collectUnsupported(b, opset, true, out);
+      }
+    } else if (op.equals("Scan")) {
+      GraphProto body = graph(n, "body");
+      long m = new OnnxAttrs(n).i("num_scan_inputs", -1);
+      long states = n.getInputCount() - m;
+      if (opset < 9) {
+        out.add("Scan(opset 8: batch axis and sequence_lens)");
+        return;
+      }
+      if (body == null || m < 1 || states < 0 || body.getInputCount() != n.getInputCount()
+          || body.getOutputCount() < states || n.getOutputCount() != body.getOutputCount()) {
+        out.add("Scan(malformed: needs N states and num_scan_inputs M >= 1 inputs, a body with N+M inputs and N+K outputs, and N+K outputs)");
+        return;
       }
       for (NodeProto b : body.getNodeList()) {
         collectUnsupported(b, opset, true, out);
@@ -289,6 +306,37 @@ final class OnnxControlFlow {
             // a loop-carried value known in iteration i+1 is the body's output of iteration i
             grew |= k >= 2 && want.add(bo.get(k - 1));
           } else if (k < 0 && !inits.contains(s)) {
+            r.add(s);
+          }
+        }
+      }
+    } else if (n.getOpType().equals("Scan")) {
+      GraphProto body = graph(n, "body");
+      if (body == null || body.getInputCount() != n.getInputCount()) {
+        return r;  // malformed: refused by collectUnsupported
+      }
+      List<String> bi = names(body.getInputList());
+      List<String> bo = names(body.getOutputList());
+      int states = n.getInputCount() - (int) new OnnxAttrs(n).i("num_scan_inputs", 0);
+      Set<String> want = new LinkedHashSet<>();
+      for (int o : outs) {
+        if (o < bo.size()) {
+          want.add(bo.get(o));
+        }
+        if (o < states) {
+          r.add(n.getInput(o));  // the result of an empty sequence
+        }
+      }
+      Set<String> inits = initNames(body);
+      for (boolean grew = true; grew; ) {
+        grew = false;
+        for (String s : staticNeeds(body.getNodeList(), want, opset)) {
+          int k = bi.indexOf(s);
+          if (k >= 0) {
+            r.add(n.getInput(k));
+            // a state known in step t+1 is the body's output of step t
+            grew |= k < states && k < bo.size() && want.add(bo.get(k));
+          } else if (!inits.contains(s)) {
             r.add(s);
           }
         }
@@ -421,6 +469,89 @@ final class OnnxControlFlow {
     k[1] = true;
     System.arraycopy(stateKnown, 0, k, 2, stateKnown.length);
     return k;
+  }
+
+  /**
+   * Unrolls a Scan (opset 9+): the body runs once per element along each scan input's axis
+   * (reversed for direction 1), threading the N states; each scan output stacks the body's
+   * per-step values along its axis (prepended for direction 1). The sequence length comes from
+   * shapes, so it is always known.
+   */
+  static Result scan(NodeProto n, Tensor[] args, boolean[] argKnown, Subgraph sub) {
+    OnnxAttrs a = new OnnxAttrs(n);
+    GraphProto body = graph(n, "body");
+    int m = (int) a.i("num_scan_inputs", 0);
+    int states = args.length - m;
+    int outsK = body.getOutputCount() - states;
+    long[] inAxes = a.ints("scan_input_axes", new long[m]);
+    long[] inDirs = a.ints("scan_input_directions", new long[m]);
+    long[] outAxes = a.ints("scan_output_axes", new long[outsK]);
+    long[] outDirs = a.ints("scan_output_directions", new long[outsK]);
+    if (inAxes.length != m || inDirs.length != m || outAxes.length != outsK || outDirs.length != outsK) {
+      throw a.error("scan_input_axes/directions need " + m + " values and scan_output_axes/directions " + outsK);
+    }
+    long len = -1;
+    int[] axis = new int[m];
+    for (int j = 0; j < m; j++) {
+      Tensor x = args[states + j];
+      if (x == null) {
+        throw a.error("scan input " + j + " is missing");
+      }
+      axis[j] = OnnxOps.norm(a, inAxes[j], x.rank());
+      long l = x.shape()[axis[j]];
+      if (len >= 0 && l != len) {
+        throw a.error("scan inputs have different sequence lengths: " + len + " and " + l + " (scan input " + j
+            + ", shape " + Arrays.toString(x.shape()) + ", axis " + axis[j] + ")");
+      }
+      len = l;
+    }
+    if (len > MAX_UNROLL) {
+      throw a.error("a Scan is unrolled when traced, to at most " + MAX_UNROLL + " steps; the sequence has " + len);
+    }
+    if (len == 0 && outsK > 0) {
+      throw a.error("a Scan over an empty sequence with scan outputs is not supported (their element shape is unknown)");
+    }
+    Tensor[] state = Arrays.copyOfRange(args, 0, states);
+    boolean[] stateKnown = Arrays.copyOfRange(argKnown, 0, states);
+    List<List<Tensor>> steps = new ArrayList<>();
+    boolean[] outKnown = new boolean[outsK];
+    Arrays.fill(outKnown, true);
+    for (int k = 0; k < outsK; k++) {
+      steps.add(new ArrayList<>());
+    }
+    for (long t = 0; t < len; t++) {
+      Tensor[] in = new Tensor[states + m];
+      boolean[] ink = new boolean[states + m];
+      System.arraycopy(state, 0, in, 0, states);
+      System.arraycopy(stateKnown, 0, ink, 0, states);
+      for (int j = 0; j < m; j++) {
+        long at = inDirs[j] != 0 ? len - 1 - t : t;
+        in[states + j] = args[states + j].slice(axis[j], at, at + 1).squeeze(axis[j]);
+        ink[states + j] = argKnown[states + j];
+      }
+      Result r = sub.run(body, in, ink);
+      state = Arrays.copyOfRange(r.values(), 0, states);
+      stateKnown = Arrays.copyOfRange(r.known(), 0, states);
+      for (int k = 0; k < outsK; k++) {
+        steps.get(k).add(r.values()[states + k]);
+        outKnown[k] &= r.known()[states + k];
+      }
+    }
+    Tensor[] out = new Tensor[states + outsK];
+    boolean[] known = new boolean[states + outsK];
+    System.arraycopy(state, 0, out, 0, states);
+    System.arraycopy(stateKnown, 0, known, 0, states);
+    for (int k = 0; k < outsK; k++) {
+      List<Tensor> s = steps.get(k);
+      int ax = OnnxOps.norm(a, outAxes[k], s.get(0).rank() + 1);
+      Tensor[] parts = new Tensor[s.size()];
+      for (int t = 0; t < parts.length; t++) {
+        parts[outDirs[k] != 0 ? parts.length - 1 - t : t] = s.get(t).unsqueeze(ax);
+      }
+      out[states + k] = parts.length == 1 ? parts[0] : Tensor.concat(ax, parts);
+      known[states + k] = outKnown[k];
+    }
+    return new Result(out, known);
   }
 
   /** An If: the branch taken when the condition is known, else both branches selected elementwise. */

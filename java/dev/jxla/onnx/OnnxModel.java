@@ -43,7 +43,7 @@ import java.util.TreeSet;
  * to flow only through Cast/CastLike and element moves). Sequence and optional inputs/outputs
  * are supported at the graph boundary and through Identity; such models are called with
  * {@link #call(CompiledFunction, OnnxValue...)} (see OnnxBoundary for the flat convention).
- * Loop and If are resolved while tracing (unrolled, or the branch chosen or selected; see
+ * Loop, Scan and If are resolved while tracing (unrolled, or the branch chosen or selected; see
  * OnnxControlFlow), so the graph inputs a Loop's control depends on are static inputs too.
  */
 public final class OnnxModel implements AutoCloseable {
@@ -386,8 +386,11 @@ public final class OnnxModel implements AutoCloseable {
         OnnxControlFlow.Subgraph sub = (g, gin, gk) -> runSubgraph(g, gin, gk, env, known);
         OnnxControlFlow.Result r;
         try {
-          r = n.getOpType().equals("Loop") ? OnnxControlFlow.loop(n, args, argKnown, sub)
-              : OnnxControlFlow.branch(n, args, argKnown, sub);
+          r = switch (n.getOpType()) {
+            case "Loop" -> OnnxControlFlow.loop(n, args, argKnown, sub);
+            case "Scan" -> OnnxControlFlow.scan(n, args, argKnown, sub);
+            default -> OnnxControlFlow.branch(n, args, argKnown, sub);
+          };
         } catch (OnnxException e) {
           throw e;
         } catch (RuntimeException e) {

@@ -28,7 +28,7 @@ final class OnnxOps {
       "ArgMax", "ArgMin", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceLogSumExp",
       "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum",
       "MatMul", "Gemm", "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization",
-      "LayerNormalization", "Softmax", "LogSoftmax", "Loop", "If");
+      "LayerNormalization", "Softmax", "LogSoftmax", "Loop", "If", "Scan");
 
   /** Why this node cannot be imported (checked at load, beyond the operator name), or null. */
   static String check(NodeProto n, int opset) {

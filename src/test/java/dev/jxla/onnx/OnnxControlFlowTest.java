@@ -24,7 +24,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Loop and If (OnnxControlFlow): unrolling with loop-carried and scan outputs, while loops,
+ * Loop, Scan and If (OnnxControlFlow): unrolling with loop-carried and scan outputs, while loops,
  * trip counts and conditions that make graph inputs static, If on known and on data-dependent
  * conditions, load-time checks inside bodies, and the two Range `_expanded` node tests (a Loop).
  * Expected values are closed forms on small integers, so float results are exact.
@@ -252,6 +252,66 @@ class OnnxControlFlowTest {
           () -> f.call(Tensor.of(new long[] {OnnxControlFlow.MAX_UNROLL + 1}, new long[0]), x));
       assertTrue(e.getMessage().contains("Loop node 'the_loop'") && e.getMessage().contains("4097"), e.getMessage());
       assertArrayEquals(new float[] {4}, f.call(Tensor.of(new long[] {3}, new long[0]), x)[0].toFloatArray());
+    }
+  }
+
+  private static NodeProto scanNode(List<String> in, List<String> out, GraphProto.Builder body, long m, String ints) {
+    NodeProto.Builder b = NodeProto.newBuilder().setOpType("Scan").setName("the_scan").addAllInput(in).addAllOutput(out)
+        .addAttribute(graphAttr("body", body)).addAttribute(AttributeProto.newBuilder().setName("num_scan_inputs").setI(m)
+            .setType(AttributeProto.AttributeType.INT));
+    for (String spec : ints.split(";")) {  // "name=v,v"
+      if (spec.isEmpty()) {
+        continue;
+      }
+      AttributeProto.Builder at = AttributeProto.newBuilder().setName(spec.split("=")[0]).setType(AttributeProto.AttributeType.INTS);
+      for (String v : spec.split("=")[1].split(",")) {
+        at.addInts(Long.parseLong(v));
+      }
+      b.addAttribute(at);
+    }
+    return b.build();
+  }
+
+  @Test
+  void aScanIsUnrolledOverAxesAndDirections() {
+    // state s [2]; scan inputs x [4,2] along axis 0 forward and y [2,4] along axis -1 backward;
+    // body: s2 = s + x_t * y_t; outputs s2 (stacked on axis 0, forward) and x_t (on axis 1, backward)
+    GraphProto.Builder body = GraphProto.newBuilder().addInput(vi("s", FLOAT)).addInput(vi("xt", FLOAT)).addInput(vi("yt", FLOAT))
+        .addNode(node("Mul", "p", "xt", "yt")).addNode(node("Add", "s2", "s", "p")).addNode(node("Identity", "xo", "xt"))
+        .addOutput(vi("s2", FLOAT)).addOutput(vi("s2", FLOAT)).addOutput(vi("xo", FLOAT));
+    GraphProto.Builder g = GraphProto.newBuilder().addInput(vi("s0", FLOAT)).addInput(vi("x", FLOAT)).addInput(vi("y", FLOAT))
+        .addNode(scanNode(List.of("s0", "x", "y"), List.of("s_final", "sums", "xs"), body, 2,
+            "scan_input_axes=0,-1;scan_input_directions=0,1;scan_output_axes=0,1;scan_output_directions=0,1"))
+        .addOutput(vi("s_final", FLOAT)).addOutput(vi("sums", FLOAT)).addOutput(vi("xs", FLOAT));
+    float[] s0 = {1, -1};
+    float[] x = {1, 2, 3, 4, 5, 6, 7, 8};  // [4,2]
+    float[] y = {1, 2, 3, 4, -1, 0, 2, 1};  // [2,4]
+    // naive reference: step t reads x[t, :] and y[:, 3 - t]
+    float[] s = s0.clone();
+    float[] sums = new float[8];
+    float[] xs = new float[8];  // [2,4]: column c holds x_t of step 3 - c
+    for (int t = 0; t < 4; t++) {
+      for (int j = 0; j < 2; j++) {
+        s[j] += x[t * 2 + j] * y[j * 4 + (3 - t)];
+        sums[t * 2 + j] = s[j];
+        xs[j * 4 + (3 - t)] = x[t * 2 + j];
+      }
+    }
+    for (Device d : new Device[] {Device.host(), Device.tpu("v5e")}) {
+      try (TensorScope scope = new TensorScope(); CompiledFunction f = parse(g).compile(Bucketing.none(), d)) {
+        Tensor[] r = f.call(Tensor.of(s0, 2), Tensor.of(x, 4, 2), Tensor.of(y, 2, 4));
+        assertArrayEquals(s, r[0].toFloatArray(), d.toString());
+        assertArrayEquals(new long[] {4, 2}, r[1].shape());
+        assertArrayEquals(sums, r[1].toFloatArray(), d.toString());
+        assertArrayEquals(new long[] {2, 4}, r[2].shape());
+        assertArrayEquals(xs, r[2].toFloatArray(), d.toString());
+      }
+    }
+    // scan inputs of different lengths fail at trace, naming the node and both lengths
+    try (TensorScope scope = new TensorScope(); CompiledFunction f = parse(g).compile(Bucketing.none())) {
+      OnnxException e = assertThrows(OnnxException.class,
+          () -> f.call(Tensor.of(s0, 2), Tensor.of(x, 4, 2), Tensor.of(new float[6], 2, 3)));
+      assertTrue(e.getMessage().contains("Scan node 'the_scan'") && e.getMessage().contains("4 and 3"), e.getMessage());
     }
   }
 
