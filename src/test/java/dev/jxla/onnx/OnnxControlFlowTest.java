@@ -82,11 +82,15 @@ class OnnxControlFlowTest {
         .addOutput(vi("c_out", BOOL)).addOutput(vi("s2", FLOAT)).addOutput(vi("scan", FLOAT));
   }
 
-  @Test
-  void aLoopWithAConstantTripCountIsUnrolledWithCarriedAndScanOutputs() {
-    GraphProto.Builder g = GraphProto.newBuilder().addInput(vi("x", FLOAT)).addNode(constant("m", INT64, 4))
+  private static GraphProto.Builder constLoopGraph() {
+    return GraphProto.newBuilder().addInput(vi("x", FLOAT)).addNode(constant("m", INT64, 4))
         .addNode(loop(List.of("m", "", "x"), List.of("y", "ys"), accumulateBody()))
         .addOutput(vi("y", FLOAT)).addOutput(vi("ys", FLOAT));
+  }
+
+  @Test
+  void aLoopWithAConstantTripCountIsUnrolledWithCarriedAndScanOutputs() {
+    GraphProto.Builder g = constLoopGraph();
     for (Device d : new Device[] {Device.host(), Device.tpu("v5e")}) {
       try (TensorScope scope = new TensorScope(); CompiledFunction f = parse(g).compile(Bucketing.none(), d)) {
         for (float[] x : new float[][] {{1, -2, 3}, {5, 0, -1}}) {
@@ -272,17 +276,23 @@ class OnnxControlFlowTest {
     return b.build();
   }
 
-  @Test
-  void aScanIsUnrolledOverAxesAndDirections() {
-    // state s [2]; scan inputs x [4,2] along axis 0 forward and y [2,4] along axis -1 backward;
-    // body: s2 = s + x_t * y_t; outputs s2 (stacked on axis 0, forward) and x_t (on axis 1, backward)
+  /**
+   * State s [2]; scan inputs x [4,2] along axis 0 forward and y [2,4] along axis -1 backward;
+   * body: s2 = s + x_t * y_t; outputs s2 (stacked on axis 0, forward) and x_t (on axis 1, backward).
+   */
+  private static GraphProto.Builder scanGraph() {
     GraphProto.Builder body = GraphProto.newBuilder().addInput(vi("s", FLOAT)).addInput(vi("xt", FLOAT)).addInput(vi("yt", FLOAT))
         .addNode(node("Mul", "p", "xt", "yt")).addNode(node("Add", "s2", "s", "p")).addNode(node("Identity", "xo", "xt"))
         .addOutput(vi("s2", FLOAT)).addOutput(vi("s2", FLOAT)).addOutput(vi("xo", FLOAT));
-    GraphProto.Builder g = GraphProto.newBuilder().addInput(vi("s0", FLOAT)).addInput(vi("x", FLOAT)).addInput(vi("y", FLOAT))
+    return GraphProto.newBuilder().addInput(vi("s0", FLOAT)).addInput(vi("x", FLOAT)).addInput(vi("y", FLOAT))
         .addNode(scanNode(List.of("s0", "x", "y"), List.of("s_final", "sums", "xs"), body, 2,
             "scan_input_axes=0,-1;scan_input_directions=0,1;scan_output_axes=0,1;scan_output_directions=0,1"))
         .addOutput(vi("s_final", FLOAT)).addOutput(vi("sums", FLOAT)).addOutput(vi("xs", FLOAT));
+  }
+
+  @Test
+  void aScanIsUnrolledOverAxesAndDirections() {
+    GraphProto.Builder g = scanGraph();
     float[] s0 = {1, -1};
     float[] x = {1, 2, 3, 4, 5, 6, 7, 8};  // [4,2]
     float[] y = {1, 2, 3, 4, -1, 0, 2, 1};  // [2,4]
@@ -313,6 +323,49 @@ class OnnxControlFlowTest {
           () -> f.call(Tensor.of(s0, 2), Tensor.of(x, 4, 2), Tensor.of(new float[6], 2, 3)));
       assertTrue(e.getMessage().contains("Scan node 'the_scan'") && e.getMessage().contains("4 and 3"), e.getMessage());
     }
+  }
+
+  /** Truncated and bit-flipped Loop, Scan and If models: load and call throw exceptions, never crash or hang. */
+  @Test
+  void fuzzedControlFlowModelsOnlyThrow() {
+    GraphProto.Builder ifData = ifModel("c", node("Add", "t_out", "x", "x"));
+    ifData.addInput(vi("c", BOOL));
+    List<GraphProto.Builder> graphs = List.of(constLoopGraph(), scanGraph(), ifData);
+    java.util.Random r = new java.util.Random(7);
+    int rejected = 0, ran = 0;
+    for (int it = 0; it < 450; it++) {
+      GraphProto.Builder g = graphs.get(it % 3);
+      byte[] good = ModelProto.newBuilder().setIrVersion(10).addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(21))
+          .setGraph(g).build().toByteArray();
+      byte[] b = good.clone();
+      if (it % 4 == 0) {
+        b = java.util.Arrays.copyOf(good, r.nextInt(good.length));
+      } else {
+        for (int k = 1 + r.nextInt(2); k > 0; k--) {
+          int pos = r.nextInt(b.length);
+          b[pos] ^= (byte) (1 << r.nextInt(8));
+        }
+      }
+      try (TensorScope scope = new TensorScope()) {
+        OnnxModel m = OnnxModel.parse(b, "cf-fuzz#" + it);
+        try (CompiledFunction f = m.compile(Bucketing.none())) {
+          Tensor[] in = switch (it % 3) {
+            case 0 -> new Tensor[] {Tensor.of(new float[] {1, 2, 3}, 3)};
+            case 1 -> new Tensor[] {Tensor.of(new float[2], 2), Tensor.of(new float[8], 4, 2), Tensor.of(new float[8], 2, 4)};
+            default -> new Tensor[] {Tensor.of(new float[2], 2), Tensor.of(new boolean[] {true}, new long[0])};
+          };
+          f.call(in);
+          ran++;
+        } catch (RuntimeException e) {
+          // a model that loads may still be wrong for these inputs: an exception with a message is fine
+          assertTrue(e.getMessage() != null && !e.getMessage().isEmpty(), e.toString());
+        }
+      } catch (OnnxException e) {
+        rejected++;
+        assertTrue(e.getMessage().startsWith("cf-fuzz#" + it), e.getMessage());
+      }
+    }
+    assertTrue(rejected > 50 && ran > 20, "rejected " + rejected + ", ran " + ran);
   }
 
   @Test
