@@ -68,8 +68,11 @@ public final class OnnxModel implements AutoCloseable {
   private final OnnxBoundary boundary = new OnnxBoundary();
   private volatile boolean closed;
   private boolean compiled;
+  /** The model file's directory (external data is read relative to it), or null for bytes. */
+  private final Path dir;
 
-  private OnnxModel(ModelProto m, String source) {
+  private OnnxModel(ModelProto m, String source, Path dir) {
+    this.dir = dir;
     if (!m.hasGraph()) {
       throw new OnnxException(source + ": the model has no graph");
     }
@@ -141,7 +144,8 @@ public final class OnnxModel implements AutoCloseable {
     TensorScope.unscoped(() -> {
       try {
         for (TensorProto t : graph.getInitializerList()) {
-          constants.put(t.getName(), OnnxTensors.toTensor(OnnxTensors.decode(t, source + " initializer"), source));
+          TensorProto v = OnnxExternalData.inline(t, dir, source + " initializer");
+          constants.put(t.getName(), OnnxTensors.toTensor(OnnxTensors.decode(v, source + " initializer"), source));
         }
       } catch (RuntimeException e) {
         close();
@@ -250,16 +254,26 @@ public final class OnnxModel implements AutoCloseable {
     return r.stream().mapToInt(Integer::intValue).toArray();
   }
 
-  /** Parses and validates a model file. */
+  /**
+   * Parses and validates a model file. Tensors stored as external data are read from files
+   * relative to the model's directory, which they must not leave (see OnnxExternalData).
+   */
   public static OnnxModel open(Path path) throws IOException {
     if (path == null) {
       throw new IllegalArgumentException("OnnxModel.open: path is null");
     }
-    return parse(Files.readAllBytes(path), path.toString());
+    return parse(Files.readAllBytes(path), path.toString(), path.toAbsolutePath().getParent());
   }
 
-  /** Parses and validates a serialized ModelProto. */
+  /**
+   * Parses and validates a serialized ModelProto. A model with external data (weights in files
+   * beside it) needs its directory: use {@link #open(Path)}.
+   */
   public static OnnxModel parse(byte[] bytes, String source) {
+    return parse(bytes, source, null);
+  }
+
+  private static OnnxModel parse(byte[] bytes, String source, Path dir) {
     if (bytes == null) {
       throw new IllegalArgumentException("OnnxModel.parse: bytes is null");
     }
@@ -272,7 +286,7 @@ public final class OnnxModel implements AutoCloseable {
       throw new OnnxException(source + ": not a valid ONNX model (malformed or truncated protobuf: " + e.getMessage() + ")", e);
     }
     try {
-      return new OnnxModel(m, source);
+      return new OnnxModel(m, source, dir);
     } catch (OnnxException e) {
       throw e;
     } catch (RuntimeException e) {
@@ -447,7 +461,8 @@ public final class OnnxModel implements AutoCloseable {
     Map<String, Tensor> cenv = new HashMap<>(env);
     Set<String> cknown = new HashSet<>(known);
     for (TensorProto t : g.getInitializerList()) {
-      cenv.put(t.getName(), OnnxTensors.toTensor(OnnxTensors.decode(t, "subgraph initializer"), "subgraph initializer"));
+      TensorProto v = OnnxExternalData.inline(t, dir, "subgraph initializer");
+      cenv.put(t.getName(), OnnxTensors.toTensor(OnnxTensors.decode(v, "subgraph initializer"), "subgraph initializer"));
       cknown.add(t.getName());
     }
     for (int k = 0; k < in.length; k++) {

@@ -173,7 +173,7 @@ public final class OnnxTensors {
       throw new OnnxException(w + ": element type " + typeName(t) + " is not supported");
     }
     if (p.getDataLocation() == 1) {
-      throw new OnnxException(w + ": external data is not supported (keep the weights inside the .onnx file)");
+      throw new OnnxException(w + ": external data is supported for initializers of a model opened from its file only");
     }
     long[] dims = new long[p.getDimsCount()];
     for (int k = 0; k < dims.length; k++) {
