@@ -146,6 +146,9 @@ final class OnnxControlFlow {
     if (why != null) {
       out.add(why);
     }
+    if (nested && op.equals("QuantizeLinear")) {
+      out.add("QuantizeLinear inside a Loop/If/Scan body");  // its target type is found in the main graph only
+    }
     if (nested && (op.equals("Cast") || op.equals("Constant"))) {
       OnnxAttrs a = new OnnxAttrs(n);
       int t = op.equals("Cast") ? (int) a.i("to", 0) : a.t("value") != null ? a.t("value").getDataType() : 0;

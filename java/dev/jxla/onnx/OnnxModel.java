@@ -52,7 +52,7 @@ public final class OnnxModel implements AutoCloseable {
   public static final int MAX_OPSET = 27;
 
   private final GraphProto graph;
-  /** The graph's nodes, with CastLike to a float8/float4 target rewritten as a Cast. */
+  /** The graph's nodes, with CastLike to a float8/float4 target rewritten as a Cast and QuantizeLinear annotated (OnnxQuant). */
   private final List<NodeProto> nodes;
   private final int opset;
   private final List<String> inputs = new ArrayList<>();
@@ -102,7 +102,7 @@ public final class OnnxModel implements AutoCloseable {
     for (TensorProto t : graph.getInitializerList()) {
       inits.add(t.getName());
     }
-    nodes = narrowFloatTypes(source);
+    nodes = OnnxQuant.annotate(narrowFloatTypes(source), graph, source);
     for (ValueInfoProto v : graph.getInputList()) {
       if (!inits.contains(v.getName())) {
         inputs.add(v.getName());

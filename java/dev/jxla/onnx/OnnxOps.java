@@ -28,7 +28,8 @@ final class OnnxOps {
       "ArgMax", "ArgMin", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceLogSumExp",
       "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum",
       "MatMul", "Gemm", "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization",
-      "LayerNormalization", "Softmax", "LogSoftmax", "Loop", "If", "Scan");
+      "LayerNormalization", "Softmax", "LogSoftmax", "Loop", "If", "Scan",
+      "QuantizeLinear", "DequantizeLinear");
 
   /** Why this node cannot be imported (checked at load, beyond the operator name), or null. */
   static String check(NodeProto n, int opset) {
@@ -179,6 +180,8 @@ final class OnnxOps {
       case "Not": return one(x.not());
       case "IsNaN": return one(x.ne(x));
       case "Identity": return one(x);
+      case "QuantizeLinear": return one(OnnxQuant.quantize(a, in, opset));
+      case "DequantizeLinear": return one(OnnxQuant.dequantize(a, in, opset));
       case "Reciprocal": return one(sc(1, x.dtype()).div(x));
       case "Softplus": return one(x.exp().log1p());
       case "Softsign": return one(x.div(x.abs().add(1)));

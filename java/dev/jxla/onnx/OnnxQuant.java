@@ -1,0 +1,174 @@
+package dev.jxla.onnx;
+
+import dev.jxla.DType;
+import dev.jxla.Tensor;
+import dev.jxla.onnx.proto.Onnx.AttributeProto;
+import dev.jxla.onnx.proto.Onnx.GraphProto;
+import dev.jxla.onnx.proto.Onnx.NodeProto;
+import dev.jxla.onnx.proto.Onnx.TensorProto;
+import dev.jxla.onnx.proto.Onnx.ValueInfoProto;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * QuantizeLinear and DequantizeLinear (opsets 10-21), the QDQ format of quantized ONNX models:
+ * {@code y = saturate(round_half_even(x / scale) + zero_point)} and
+ * {@code y = (x - zero_point) * scale}, per tensor, per axis (1-D scale along {@code axis}) or
+ * blocked (opset 21: scale of x's rank, {@code block_size} elements of x per scale along axis).
+ *
+ * <p>Integer types narrower than 32 bits are s32 tensors here (see OnnxTensors), so a quantized
+ * tensor's ONNX type is not in its dtype. {@link #annotate} finds it at load (the zero point's
+ * declared type, else {@code output_dtype}, else uint8) and records it on the node as the
+ * internal attribute {@link #QTYPE}; the converter saturates to that type's range, so values
+ * always fit it. Quantization to float8/float4 is refused at load. Arithmetic is in the scale's
+ * dtype (f32 for f32 scales), as the spec says; dequantized outputs have the scale's dtype.
+ */
+final class OnnxQuant {
+  private OnnxQuant() {}
+
+  /** Internal attribute: the ONNX element type QuantizeLinear produces (set by {@link #annotate}). */
+  static final String QTYPE = "jxla.quantized_type";
+
+  /**
+   * Returns the nodes with every QuantizeLinear annotated with its target type. The types of
+   * values come from initializers, graph inputs, value_info, Constant, Cast and earlier
+   * QuantizeLinear nodes; a zero point of unknown type, or a float8/float4 target, throws.
+   */
+  static List<NodeProto> annotate(List<NodeProto> nodes, GraphProto g, String source) {
+    Map<String, Integer> types = new HashMap<>();
+    for (TensorProto t : g.getInitializerList()) {
+      types.put(t.getName(), t.getDataType());
+    }
+    for (List<ValueInfoProto> vs : List.of(g.getInputList(), g.getValueInfoList(), g.getOutputList())) {
+      for (ValueInfoProto v : vs) {
+        if (v.hasType() && v.getType().hasTensorType() && v.getType().getTensorType().getElemType() != 0) {
+          types.put(v.getName(), v.getType().getTensorType().getElemType());
+        }
+      }
+    }
+    List<NodeProto> out = new ArrayList<>();
+    for (NodeProto n : nodes) {
+      OnnxAttrs a = new OnnxAttrs(n);
+      switch (n.getOpType()) {
+        case "Constant" -> {
+          if (a.t("value") != null && n.getOutputCount() > 0) {
+            types.put(n.getOutput(0), a.t("value").getDataType());
+          }
+        }
+        case "Cast" -> types.put(n.getOutput(0), (int) a.i("to", 0));
+        case "Identity" -> {
+          if (types.containsKey(n.getInput(0))) {
+            types.put(n.getOutput(0), types.get(n.getInput(0)));
+          }
+        }
+        case "QuantizeLinear" -> {
+          int q;
+          if (n.getInputCount() > 2 && !n.getInput(2).isEmpty()) {
+            Integer zt = types.get(n.getInput(2));
+            if (zt == null) {
+              throw new OnnxException(source + ": " + a.where() + ": the type of zero point '" + n.getInput(2)
+                  + "' is not declared (give it as an initializer, a Constant or a typed value_info)");
+            }
+            q = zt;
+          } else {
+            q = (int) a.i("output_dtype", OnnxTensors.UINT8);
+          }
+          if (range(q) == null) {
+            throw new OnnxException(source + ": unsupported operator(s): QuantizeLinear to " + OnnxTensors.typeName(q)
+                + " (integer targets only: int8, uint8, int16, uint16, int4, uint4, int2, uint2)");
+          }
+          types.put(n.getOutput(0), q);
+          n = n.toBuilder().addAttribute(AttributeProto.newBuilder().setName(QTYPE).setI(q)
+              .setType(AttributeProto.AttributeType.INT)).build();
+        }
+        default -> { }
+      }
+      out.add(n);
+    }
+    return out;
+  }
+
+  /** The saturation range of an integer quantization type, or null for other types. */
+  static long[] range(int t) {
+    return switch (t) {
+      case OnnxTensors.UINT8 -> new long[] {0, 255};
+      case OnnxTensors.INT8 -> new long[] {-128, 127};
+      case OnnxTensors.UINT16 -> new long[] {0, 65535};
+      case OnnxTensors.INT16 -> new long[] {-32768, 32767};
+      case OnnxTensors.UINT4 -> new long[] {0, 15};
+      case OnnxTensors.INT4 -> new long[] {-8, 7};
+      case OnnxTensors.UINT2 -> new long[] {0, 3};
+      case OnnxTensors.INT2 -> new long[] {-2, 1};
+      default -> null;
+    };
+  }
+
+  /** QuantizeLinear(x, y_scale[, y_zero_point]) -> s32 values of the annotated type. */
+  static Tensor quantize(OnnxAttrs a, Tensor[] in, int opset) {
+    long[] r = range((int) a.i(QTYPE, OnnxTensors.UINT8));
+    Tensor x = in[0];
+    Tensor s = in[1];
+    DType ft = s.dtype().isFloatingPoint() ? s.dtype() : DType.F32;
+    Tensor scale = param(a, s, x, "y_scale", opset).to(ft);
+    Tensor q = x.to(ft).div(scale).round();
+    if (in.length > 2 && in[2] != null) {
+      q = q.add(param(a, in[2], x, "y_zero_point", opset).to(ft));
+    }
+    return q.clamp(r[0], r[1]).to(DType.S32);
+  }
+
+  /** DequantizeLinear(x, x_scale[, x_zero_point]) -> values in the scale's dtype. */
+  static Tensor dequantize(OnnxAttrs a, Tensor[] in, int opset) {
+    Tensor x = in[0];
+    Tensor s = in[1];
+    DType ft = s.dtype().isFloatingPoint() ? s.dtype() : DType.F32;
+    Tensor v = x.to(ft);
+    if (in.length > 2 && in[2] != null) {
+      v = v.sub(param(a, in[2], x, "x_zero_point", opset).to(ft));
+    }
+    return v.mul(param(a, s, x, "x_scale", opset).to(ft));
+  }
+
+  /**
+   * A scale or zero point shaped to broadcast against x: a scalar (or one element) per tensor; a
+   * 1-D tensor of x.shape[axis] per axis; x's rank with ceil(D / block_size) along axis, blocked.
+   */
+  private static Tensor param(OnnxAttrs a, Tensor p, Tensor x, String name, int opset) {
+    long[] ps = p.shape();
+    long[] xs = x.shape();
+    if (OnnxOps.prod(ps, 0, ps.length) == 1) {
+      return p.reshape();  // one value: per tensor (also a per-axis or blocked scale of one element)
+    }
+    if (opset < 13) {
+      throw a.error(name + " must be a scalar before opset 13, got shape " + Arrays.toString(ps));
+    }
+    int ax = OnnxOps.norm(a, a.i("axis", 1), Math.max(xs.length, 1));
+    long block = a.i("block_size", 0);
+    if (block <= 0) {
+      if (ps.length != 1 || ps[0] != xs[ax]) {
+        throw a.error(name + " of shape " + Arrays.toString(ps) + " is neither a scalar nor a 1-D tensor of x.shape[" + ax
+            + "] = " + xs[ax] + " (x is " + Arrays.toString(xs) + ")");
+      }
+      long[] shape = new long[xs.length];
+      Arrays.fill(shape, 1);
+      shape[ax] = xs[ax];
+      return p.reshape(shape);
+    }
+    boolean ok = ps.length == xs.length && ps[ax] == (xs[ax] + block - 1) / block;
+    for (int d = 0; ok && d < xs.length; d++) {
+      ok = d == ax || ps[d] == xs[d];
+    }
+    if (!ok) {
+      throw a.error(name + " of shape " + Arrays.toString(ps) + " does not block x " + Arrays.toString(xs) + " with block_size "
+          + block + " along axis " + ax + " (expected x's shape with ceil(" + xs[ax] + " / " + block + ") along the axis)");
+    }
+    long[] idx = new long[(int) xs[ax]];
+    for (int i = 0; i < idx.length; i++) {
+      idx[i] = i / block;
+    }
+    return p.gather(Tensor.of(idx, idx.length), ax);
+  }
+}

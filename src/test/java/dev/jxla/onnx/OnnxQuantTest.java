@@ -1,0 +1,194 @@
+package dev.jxla.onnx;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.jxla.Bucketing;
+import dev.jxla.CompiledFunction;
+import dev.jxla.Tensor;
+import dev.jxla.TensorScope;
+import dev.jxla.onnx.proto.Onnx.AttributeProto;
+import dev.jxla.onnx.proto.Onnx.GraphProto;
+import dev.jxla.onnx.proto.Onnx.ModelProto;
+import dev.jxla.onnx.proto.Onnx.NodeProto;
+import dev.jxla.onnx.proto.Onnx.OperatorSetIdProto;
+import dev.jxla.onnx.proto.Onnx.TensorProto;
+import dev.jxla.onnx.proto.Onnx.TypeProto;
+import dev.jxla.onnx.proto.Onnx.ValueInfoProto;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * QuantizeLinear / DequantizeLinear (OnnxQuant) against the spec's formulas written out in Java
+ * (Math.rint is round half to even): per tensor with ties and saturation, per axis, blocked,
+ * output_dtype without a zero point, a QDQ MatMul chain, and the refusals.
+ */
+class OnnxQuantTest {
+  private static ValueInfoProto vi(String name, int elem) {
+    return ValueInfoProto.newBuilder().setName(name)
+        .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(elem))).build();
+  }
+
+  private static TensorProto ints(String name, int type, long[] v, long... dims) {
+    TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(type);
+    for (long d : dims) {
+      t.addDims(d);
+    }
+    for (long x : v) {
+      t.addInt32Data((int) x);
+    }
+    return t.build();
+  }
+
+  private static NodeProto node(String op, String out, List<String> in, AttributeProto... attrs) {
+    return NodeProto.newBuilder().setOpType(op).setName(op.toLowerCase()).addAllInput(in).addOutput(out)
+        .addAllAttribute(List.of(attrs)).build();
+  }
+
+  private static AttributeProto attr(String name, long v) {
+    return AttributeProto.newBuilder().setName(name).setI(v).setType(AttributeProto.AttributeType.INT).build();
+  }
+
+  private static OnnxModel parse(GraphProto.Builder g, int opset) {
+    return OnnxModel.parse(ModelProto.newBuilder().setIrVersion(10)
+        .addOpsetImport(OperatorSetIdProto.newBuilder().setVersion(opset)).setGraph(g).build().toByteArray(), "q");
+  }
+
+  private static long[] call(OnnxModel m, Tensor x) {
+    try (CompiledFunction f = m.compile(Bucketing.none())) {
+      return f.call(x)[0].toLongArray();
+    }
+  }
+
+  /** saturate(rint(x / s) + z) into [lo, hi]. */
+  private static long q(float x, float s, long z, long lo, long hi) {
+    return Math.max(lo, Math.min(hi, (long) Math.rint(x / s) + z));
+  }
+
+  @Test
+  void perTensorUint8RoundsHalfToEvenAndSaturates() {
+    float[] x = {0, 1.25f, 1.75f, -1.25f, 2.25f, 1000, -1000, 63.4f};  // x / 0.5: ties 2.5, 3.5, -2.5, 4.5
+    GraphProto.Builder g = GraphProto.newBuilder().addInput(vi("x", OnnxTensors.FLOAT))
+        .addInitializer(OnnxTensors.floatTensor("s", new float[] {0.5f}))
+        .addInitializer(ints("z", OnnxTensors.UINT8, new long[] {128}))
+        .addNode(node("QuantizeLinear", "y", List.of("x", "s", "z"))).addOutput(vi("y", OnnxTensors.UINT8));
+    long[] want = new long[x.length];
+    for (int i = 0; i < x.length; i++) {
+      want[i] = q(x[i], 0.5f, 128, 0, 255);
+    }
+    try (TensorScope scope = new TensorScope()) {
+      OnnxModel m = parse(g, 13);
+      assertEquals(OnnxTensors.UINT8, m.outputType(0));
+      long[] got = call(m, Tensor.of(x, x.length));
+      assertArrayEquals(want, got);
+      assertArrayEquals(new long[] {128, 130, 132, 126, 132, 255, 0, 255}, got);  // the ties, written out
+    }
+  }
+
+  @Test
+  void perAxisInt8QuantizeAndDequantize() {
+    float[] x = {-3, 0.4f, 7, 100, -0.6f, 2.5f};  // [2,3], scales and zero points along axis 1
+    float[] s = {0.5f, 0.2f, 0.05f};
+    long[] z = {-1, 3, 0};
+    GraphProto.Builder g = GraphProto.newBuilder().addInput(vi("x", OnnxTensors.FLOAT))
+        .addInitializer(OnnxTensors.floatTensor("s", s, 3)).addInitializer(ints("z", OnnxTensors.INT8, z, 3))
+        .addNode(node("QuantizeLinear", "y", List.of("x", "s", "z"), attr("axis", 1)))
+        .addNode(node("DequantizeLinear", "d", List.of("y", "s", "z"), attr("axis", 1)))
+        .addOutput(vi("y", OnnxTensors.INT8)).addOutput(vi("d", OnnxTensors.FLOAT));
+    long[] wantQ = new long[6];
+    float[] wantD = new float[6];
+    for (int i = 0; i < 6; i++) {
+      int c = i % 3;
+      wantQ[i] = q(x[i], s[c], z[c], -128, 127);
+      wantD[i] = (wantQ[i] - z[c]) * s[c];
+    }
+    try (TensorScope scope = new TensorScope(); CompiledFunction f = parse(g, 13).compile(Bucketing.none())) {
+      Tensor[] r = f.call(Tensor.of(x, 2, 3));
+      assertArrayEquals(wantQ, r[0].toLongArray());
+      assertArrayEquals(wantD, r[1].toFloatArray());  // (q - z) * s is one rounding in f32 and in Java float
+    }
+  }
+
+  @Test
+  void blockedScalesAndOutputDtypeWithoutZeroPoint() {
+    // opset 21: x [2,5], scale [2,3] along axis 1 with block_size 2 (columns 0-1, 2-3, 4), int8 via output_dtype
+    float[] x = {1, 2, 3, 4, 5, -1, -2, -3, -4, -5};
+    float[] s = {0.5f, 0.25f, 2, 1, 0.1f, 0.3f};
+    GraphProto.Builder g = GraphProto.newBuilder().addInput(vi("x", OnnxTensors.FLOAT))
+        .addInitializer(OnnxTensors.floatTensor("s", s, 2, 3))
+        .addNode(node("QuantizeLinear", "y", List.of("x", "s"), attr("axis", 1), attr("block_size", 2),
+            attr("output_dtype", OnnxTensors.INT8)))
+        .addOutput(vi("y", OnnxTensors.INT8));
+    long[] want = new long[10];
+    for (int r = 0; r < 2; r++) {
+      for (int c = 0; c < 5; c++) {
+        want[r * 5 + c] = q(x[r * 5 + c], s[r * 3 + c / 2], 0, -128, 127);
+      }
+    }
+    try (TensorScope scope = new TensorScope()) {
+      assertArrayEquals(want, call(parse(g, 21), Tensor.of(x, 2, 5)));
+    }
+  }
+
+  @Test
+  void aQdqMatMulMatchesTheFakeQuantizedProduct() {
+    // x -> Q(uint8, s=0.1, z=10) -> DQ; weight int8 [3,2] -> DQ per axis 1; MatMul
+    float[] x = {0.3f, -0.74f, 1.05f, 2.0f, 0.0f, -0.5f};  // [2,3]
+    long[] wq = {12, -7, 100, -128, 5, 64};  // [3,2]
+    float[] ws = {0.02f, 0.01f};
+    GraphProto.Builder g = GraphProto.newBuilder().addInput(vi("x", OnnxTensors.FLOAT))
+        .addInitializer(OnnxTensors.floatTensor("xs", new float[] {0.1f}))
+        .addInitializer(ints("xz", OnnxTensors.UINT8, new long[] {10}))
+        .addInitializer(ints("wq", OnnxTensors.INT8, wq, 3, 2)).addInitializer(OnnxTensors.floatTensor("ws", ws, 2))
+        .addNode(node("QuantizeLinear", "xq", List.of("x", "xs", "xz")))
+        .addNode(node("DequantizeLinear", "xd", List.of("xq", "xs", "xz")))
+        .addNode(node("DequantizeLinear", "wd", List.of("wq", "ws"), attr("axis", 1)))
+        .addNode(node("MatMul", "y", List.of("xd", "wd"))).addOutput(vi("y", OnnxTensors.FLOAT));
+    float[] want = new float[4];
+    for (int i = 0; i < 2; i++) {
+      for (int j = 0; j < 2; j++) {
+        double acc = 0;
+        for (int k = 0; k < 3; k++) {
+          float xd = (q(x[i * 3 + k], 0.1f, 10, 0, 255) - 10) * 0.1f;
+          acc += (double) xd * (wq[k * 2 + j] * ws[j]);
+        }
+        want[i * 2 + j] = (float) acc;
+      }
+    }
+    try (TensorScope scope = new TensorScope(); CompiledFunction f = parse(g, 13).compile(Bucketing.none())) {
+      float[] got = f.call(Tensor.of(x, 2, 3))[0].toFloatArray();
+      for (int i = 0; i < 4; i++) {
+        // three f32 products and sums of terms below 4: a few ulps of 4 at most
+        assertEquals(want[i], got[i], 1e-5, "element " + i);
+      }
+    }
+  }
+
+  @Test
+  void refusals() {
+    // float8 target
+    GraphProto.Builder f8 = GraphProto.newBuilder().addInput(vi("x", OnnxTensors.FLOAT))
+        .addInitializer(OnnxTensors.floatTensor("s", new float[] {1}))
+        .addNode(node("QuantizeLinear", "y", List.of("x", "s"), attr("output_dtype", OnnxTensors.FLOAT8E4M3FN)))
+        .addOutput(vi("y", OnnxTensors.FLOAT8E4M3FN));
+    OnnxException e = assertThrows(OnnxException.class, () -> parse(f8, 21));
+    assertTrue(e.getMessage().contains("QuantizeLinear to FLOAT8E4M3FN"), e.getMessage());
+    // a zero point whose type nothing declares (an untyped graph input)
+    GraphProto.Builder untyped = GraphProto.newBuilder().addInput(vi("x", OnnxTensors.FLOAT))
+        .addInput(ValueInfoProto.newBuilder().setName("z")).addInitializer(OnnxTensors.floatTensor("s", new float[] {1}))
+        .addNode(node("QuantizeLinear", "y", List.of("x", "s", "z"))).addOutput(vi("y", OnnxTensors.UINT8));
+    e = assertThrows(OnnxException.class, () -> parse(untyped, 13));
+    assertTrue(e.getMessage().contains("zero point 'z'"), e.getMessage());
+    // a per-axis scale of the wrong length: named with both shapes when traced
+    GraphProto.Builder len = GraphProto.newBuilder().addInput(vi("x", OnnxTensors.FLOAT))
+        .addInitializer(OnnxTensors.floatTensor("s", new float[] {1, 2}, 2))
+        .addNode(node("DequantizeLinear", "y", List.of("x", "s"), attr("axis", 1))).addOutput(vi("y", OnnxTensors.FLOAT));
+    try (TensorScope scope = new TensorScope(); CompiledFunction f = parse(len, 13).compile(Bucketing.none())) {
+      e = assertThrows(OnnxException.class, () -> f.call(Tensor.of(new float[6], 2, 3)));
+      assertTrue(e.getMessage().contains("dequantizelinear") && e.getMessage().contains("x_scale of shape [2]")
+          && e.getMessage().contains("[2, 3]"), e.getMessage());
+    }
+  }
+}
