@@ -29,7 +29,7 @@ final class OnnxOps {
       "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum",
       "MatMul", "Gemm", "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization",
       "LayerNormalization", "Softmax", "LogSoftmax", "Loop", "If", "Scan",
-      "QuantizeLinear", "DequantizeLinear");
+      "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger");
 
   /** Why this node cannot be imported (checked at load, beyond the operator name), or null. */
   static String check(NodeProto n, int opset) {
@@ -182,6 +182,8 @@ final class OnnxOps {
       case "Identity": return one(x);
       case "QuantizeLinear": return one(OnnxQuant.quantize(a, in, opset));
       case "DequantizeLinear": return one(OnnxQuant.dequantize(a, in, opset));
+      case "DynamicQuantizeLinear": return OnnxQuant.dynamicQuantize(x);
+      case "MatMulInteger": return one(OnnxQuant.matMulInteger(a, in));
       case "Reciprocal": return one(sc(1, x.dtype()).div(x));
       case "Softplus": return one(x.exp().log1p());
       case "Softsign": return one(x.div(x.abs().add(1)));

@@ -14,7 +14,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * QuantizeLinear and DequantizeLinear (opsets 10-21), the QDQ format of quantized ONNX models:
+ * QuantizeLinear and DequantizeLinear (opsets 10-21), the QDQ format of quantized ONNX models,
+ * and DynamicQuantizeLinear with MatMulInteger, what ONNX Runtime's dynamic quantization emits:
  * {@code y = saturate(round_half_even(x / scale) + zero_point)} and
  * {@code y = (x - zero_point) * scale}, per tensor, per axis (1-D scale along {@code axis}) or
  * blocked (opset 21: scale of x's rank, {@code block_size} elements of x per scale along axis).
@@ -84,6 +85,13 @@ final class OnnxQuant {
           n = n.toBuilder().addAttribute(AttributeProto.newBuilder().setName(QTYPE).setI(q)
               .setType(AttributeProto.AttributeType.INT)).build();
         }
+        case "DynamicQuantizeLinear" -> {
+          List<Integer> t = List.of(OnnxTensors.UINT8, OnnxTensors.FLOAT, OnnxTensors.UINT8);
+          for (int k = 0; k < Math.min(3, n.getOutputCount()); k++) {
+            types.put(n.getOutput(k), t.get(k));
+          }
+        }
+        case "MatMulInteger" -> types.put(n.getOutput(0), OnnxTensors.INT32);
         default -> { }
       }
       out.add(n);
@@ -170,5 +178,64 @@ final class OnnxQuant {
       idx[i] = i / block;
     }
     return p.gather(Tensor.of(idx, idx.length), ax);
+  }
+
+  /**
+   * DynamicQuantizeLinear(x) -> (y uint8, y_scale, y_zero_point uint8), opset 11: the range of x
+   * widened to include 0 maps onto [0, 255]. All-zero x (scale 0, where the spec's formula
+   * divides 0 by 0) gives scale 0, zero point 0 and y 0.
+   */
+  static Tensor[] dynamicQuantize(Tensor x) {
+    Tensor f = x.to(DType.F32);
+    Tensor flat = f.reshape(OnnxOps.prod(f.shape(), 0, f.rank()));
+    Tensor lo = flat.min(new int[] {0}).min(0.0);  // axes, then the scalar 0
+    Tensor hi = flat.max(new int[] {0}).max(0.0);
+    Tensor scale = hi.sub(lo).div(255.0);
+    Tensor zero = scale.eq(0.0);
+    Tensor safe = Tensor.where(zero, Tensor.scalar(1f), scale);
+    Tensor zp = Tensor.where(zero, Tensor.scalar(0f), lo.neg().div(safe).clamp(0, 255).round());
+    Tensor y = f.div(safe).round().add(zp).clamp(0, 255);
+    return new Tensor[] {y.to(DType.S32), scale, zp.to(DType.S32)};
+  }
+
+  /**
+   * MatMulInteger(A, B[, a_zero_point][, b_zero_point]) -> int32 (A - a_zp) @ (B - b_zp), opset
+   * 10; a_zp per tensor or per row of A (1-D of M), b_zp per tensor or per column (1-D of N).
+   * Computed in f64: 8-bit products summed over K stay exact below 2^53 (f32 would round once K
+   * exceeds ~258), then converted.
+   */
+  static Tensor matMulInteger(OnnxAttrs a, Tensor[] in) {
+    Tensor A = in[0].to(DType.F64);
+    Tensor B = in[1].to(DType.F64);
+    long[] as = A.shape();
+    long[] bs = B.shape();
+    if (as.length < 1 || bs.length < 1) {
+      throw a.error("A " + Arrays.toString(as) + " and B " + Arrays.toString(bs) + " must have rank >= 1");
+    }
+    if (in.length > 2 && in[2] != null) {
+      Tensor z = in[2].to(DType.F64);
+      long n = OnnxOps.prod(z.shape(), 0, z.rank());
+      if (n == 1) {
+        A = A.sub(z.reshape());
+      } else if (z.rank() == 1 && as.length >= 2 && n == as[as.length - 2]) {
+        A = A.sub(z.reshape(n, 1));  // one zero point per row of A
+      } else {
+        throw a.error("a_zero_point of shape " + Arrays.toString(z.shape()) + " is neither a scalar nor one per row of A "
+            + Arrays.toString(as));
+      }
+    }
+    if (in.length > 3 && in[3] != null) {
+      Tensor z = in[3].to(DType.F64);
+      long n = OnnxOps.prod(z.shape(), 0, z.rank());
+      if (n == 1) {
+        B = B.sub(z.reshape());
+      } else if (z.rank() == 1 && n == bs[bs.length - 1]) {
+        B = B.sub(z);  // one zero point per column of B
+      } else {
+        throw a.error("b_zero_point of shape " + Arrays.toString(z.shape()) + " is neither a scalar nor one per column of B "
+            + Arrays.toString(bs));
+      }
+    }
+    return A.matmul(B).to(DType.S32);
   }
 }

@@ -191,4 +191,111 @@ class OnnxQuantTest {
           && e.getMessage().contains("[2, 3]"), e.getMessage());
     }
   }
+
+  private static NodeProto multi(String op, List<String> in, List<String> out, AttributeProto... attrs) {
+    return NodeProto.newBuilder().setOpType(op).setName(op.toLowerCase()).addAllInput(in).addAllOutput(out)
+        .addAllAttribute(List.of(attrs)).build();
+  }
+
+  @Test
+  void dynamicQuantizeLinearMapsTheRangeWithZeroOntoUint8() {
+    GraphProto.Builder g = GraphProto.newBuilder().addInput(vi("x", OnnxTensors.FLOAT))
+        .addNode(multi("DynamicQuantizeLinear", List.of("x"), List.of("y", "s", "z")))
+        .addOutput(vi("y", OnnxTensors.UINT8)).addOutput(vi("s", OnnxTensors.FLOAT)).addOutput(vi("z", OnnxTensors.UINT8));
+    float[][] cases = {{-1.5f, 0.3f, 2.0f, 7.25f, -0.1f}, {0.5f, 2f}, {0, 0, 0}, {-4f, -1f}};
+    try (TensorScope scope = new TensorScope(); CompiledFunction f = parse(g, 11).compile(Bucketing.none())) {
+      for (float[] x : cases) {
+        float lo = 0;
+        float hi = 0;
+        for (float v : x) {
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+        }
+        float scale = (hi - lo) / 255f;
+        long zp = scale == 0 ? 0 : (long) Math.rint(Math.max(0, Math.min(255, -lo / scale)));
+        long[] y = new long[x.length];
+        for (int i = 0; i < x.length; i++) {
+          y[i] = scale == 0 ? 0 : q(x[i], scale, zp, 0, 255);
+        }
+        Tensor[] r = f.call(Tensor.of(x, x.length));
+        assertArrayEquals(y, r[0].toLongArray(), java.util.Arrays.toString(x));
+        assertEquals(scale, r[1].toFloatArray()[0]);
+        assertEquals(zp, r[2].toLongArray()[0]);
+      }
+    }
+  }
+
+  @Test
+  void matMulIntegerIsExactWhereF32WouldRound() {
+    // K = 1000 with values near the ends of uint8/int8: sums near -2.6e7, beyond f32's 2^24
+    int m = 2, k = 1000, n = 3;
+    java.util.Random rnd = new java.util.Random(5);
+    long[] a = new long[m * k];
+    long[] b = new long[k * n];
+    for (int i = 0; i < a.length; i++) {
+      a[i] = 200 + rnd.nextInt(56);
+    }
+    for (int i = 0; i < b.length; i++) {
+      b[i] = -128 + rnd.nextInt(30);
+    }
+    long az = 3;
+    long[] bz = {1, -2, 0};
+    GraphProto.Builder g = GraphProto.newBuilder().addInput(vi("a", OnnxTensors.UINT8))
+        .addInitializer(ints("b", OnnxTensors.INT8, b, k, n)).addInitializer(ints("az", OnnxTensors.UINT8, new long[] {az}))
+        .addInitializer(ints("bz", OnnxTensors.INT8, bz, n))
+        .addNode(node("MatMulInteger", "y", List.of("a", "b", "az", "bz"))).addOutput(vi("y", OnnxTensors.INT32));
+    long[] want = new long[m * n];
+    boolean f32Rounds = false;
+    for (int i = 0; i < m; i++) {
+      for (int j = 0; j < n; j++) {
+        long acc = 0;
+        for (int t = 0; t < k; t++) {
+          acc += (a[i * k + t] - az) * (b[t * n + j] - bz[j]);
+        }
+        want[i * n + j] = acc;
+        f32Rounds |= (long) (float) acc != acc;
+      }
+    }
+    assertTrue(f32Rounds, "the case must be one f32 cannot hold exactly");
+    int[] ai = new int[a.length];
+    for (int i = 0; i < a.length; i++) {
+      ai[i] = (int) a[i];
+    }
+    try (TensorScope scope = new TensorScope()) {
+      assertArrayEquals(want, call(parse(g, 10), Tensor.of(ai, m, k)));
+    }
+  }
+
+  @Test
+  void aDynamicallyQuantizedLinearLayerMatchesTheFormula() {
+    // ONNX Runtime's quantize_dynamic pattern: DynamicQuantizeLinear, MatMulInteger, Cast, Mul by both scales
+    float[] x = {0.3f, -0.74f, 1.05f, 2.0f, 0.0f, -0.5f};  // [2,3]
+    long[] wq = {12, -7, 100, -128, 5, 64};  // int8 [3,2]
+    float ws = 0.02f;
+    GraphProto.Builder g = GraphProto.newBuilder().addInput(vi("x", OnnxTensors.FLOAT))
+        .addInitializer(ints("wq", OnnxTensors.INT8, wq, 3, 2)).addInitializer(OnnxTensors.floatTensor("ws", new float[] {ws}))
+        .addInitializer(ints("wz", OnnxTensors.INT8, new long[] {0}))
+        .addNode(multi("DynamicQuantizeLinear", List.of("x"), List.of("xq", "xs", "xz")))
+        .addNode(node("MatMulInteger", "acc", List.of("xq", "wq", "xz", "wz")))
+        .addNode(node("Cast", "accf", List.of("acc"), attr("to", OnnxTensors.FLOAT)))
+        .addNode(node("Mul", "s", List.of("xs", "ws"))).addNode(node("Mul", "y", List.of("accf", "s")))
+        .addOutput(vi("y", OnnxTensors.FLOAT));
+    float lo = -0.74f;
+    float hi = 2.0f;
+    float scale = (hi - lo) / 255f;
+    long zp = (long) Math.rint(Math.max(0, Math.min(255, -lo / scale)));
+    float[] want = new float[4];
+    for (int i = 0; i < 2; i++) {
+      for (int j = 0; j < 2; j++) {
+        long acc = 0;
+        for (int t = 0; t < 3; t++) {
+          acc += (q(x[i * 3 + t], scale, zp, 0, 255) - zp) * wq[t * 2 + j];
+        }
+        want[i * 2 + j] = acc * (scale * ws);
+      }
+    }
+    try (TensorScope scope = new TensorScope(); CompiledFunction f = parse(g, 13).compile(Bucketing.none())) {
+      assertArrayEquals(want, f.call(Tensor.of(x, 2, 3))[0].toFloatArray());  // the same f32 operations
+    }
+  }
 }
