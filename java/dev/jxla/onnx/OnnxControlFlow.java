@@ -146,8 +146,8 @@ final class OnnxControlFlow {
     if (why != null) {
       out.add(why);
     }
-    if (nested && op.equals("QuantizeLinear")) {
-      out.add("QuantizeLinear inside a Loop/If/Scan body");  // its target type is found in the main graph only
+    if (nested && (op.equals("QuantizeLinear") || op.startsWith("QLinear"))) {
+      out.add(op + " inside a Loop/If/Scan body");  // its target type is found in the main graph only
     }
     if (nested && (op.equals("Cast") || op.equals("Constant"))) {
       OnnxAttrs a = new OnnxAttrs(n);

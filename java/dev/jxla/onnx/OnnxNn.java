@@ -168,7 +168,7 @@ final class OnnxNn {
     return sb.append(']').toString();
   }
 
-  private static Tensor conv(OnnxAttrs a, Tensor[] in) {
+  static Tensor conv(OnnxAttrs a, Tensor[] in) {
     Tensor x = in[0], w = in[1];
     int sd = x.rank() - 2;
     if (sd != 1 && sd != 2) {

@@ -29,7 +29,8 @@ final class OnnxOps {
       "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum",
       "MatMul", "Gemm", "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization",
       "LayerNormalization", "Softmax", "LogSoftmax", "Loop", "If", "Scan",
-      "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger");
+      "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "MatMulInteger",
+      "ConvInteger", "QLinearMatMul", "QLinearConv");
 
   /** Why this node cannot be imported (checked at load, beyond the operator name), or null. */
   static String check(NodeProto n, int opset) {
@@ -184,6 +185,9 @@ final class OnnxOps {
       case "DequantizeLinear": return one(OnnxQuant.dequantize(a, in, opset));
       case "DynamicQuantizeLinear": return OnnxQuant.dynamicQuantize(x);
       case "MatMulInteger": return one(OnnxQuant.matMulInteger(a, in));
+      case "ConvInteger": return one(OnnxQuant.convInteger(a, in));
+      case "QLinearMatMul": return one(OnnxQuant.qlinear(a, in, false));
+      case "QLinearConv": return one(OnnxQuant.qlinear(a, in, true));
       case "Reciprocal": return one(sc(1, x.dtype()).div(x));
       case "Softplus": return one(x.exp().log1p());
       case "Softsign": return one(x.div(x.abs().add(1)));

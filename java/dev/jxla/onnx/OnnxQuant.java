@@ -91,7 +91,17 @@ final class OnnxQuant {
             types.put(n.getOutput(k), t.get(k));
           }
         }
-        case "MatMulInteger" -> types.put(n.getOutput(0), OnnxTensors.INT32);
+        case "MatMulInteger", "ConvInteger" -> types.put(n.getOutput(0), OnnxTensors.INT32);
+        case "QLinearMatMul", "QLinearConv" -> {
+          Integer zt = n.getInputCount() > 7 ? types.get(n.getInput(7)) : null;
+          if (zt == null || range(zt) == null) {
+            throw new OnnxException(source + ": " + a.where() + ": the output zero point's type must be a declared 8-bit integer type, got "
+                + (zt == null ? "none" : OnnxTensors.typeName(zt)));
+          }
+          types.put(n.getOutput(0), zt);
+          n = n.toBuilder().addAttribute(AttributeProto.newBuilder().setName(QTYPE).setI(zt)
+              .setType(AttributeProto.AttributeType.INT)).build();
+        }
         default -> { }
       }
       out.add(n);
@@ -205,37 +215,87 @@ final class OnnxQuant {
    * exceeds ~258), then converted.
    */
   static Tensor matMulInteger(OnnxAttrs a, Tensor[] in) {
-    Tensor A = in[0].to(DType.F64);
-    Tensor B = in[1].to(DType.F64);
+    return integerProduct(a, in[0], in[1], arg(in, 2), arg(in, 3), false).to(DType.S32);
+  }
+
+  /**
+   * ConvInteger(x, w[, x_zero_point][, w_zero_point]) -> int32, opset 10: Conv's attributes;
+   * (x - x_zp) conv (w - w_zp) in f64 (exact), so padding stands for the real value 0, as when
+   * x is padded with its zero point; w_zp per tensor or per output channel.
+   */
+  static Tensor convInteger(OnnxAttrs a, Tensor[] in) {
+    return integerProduct(a, in[0], in[1], arg(in, 2), arg(in, 3), true).to(DType.S32);
+  }
+
+  /**
+   * QLinearMatMul(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp) and QLinearConv(x, x_scale,
+   * x_zp, w, w_scale, w_zp, y_scale, y_zp[, B]): the exact integer product (plus the int32 bias
+   * B for Conv), requantized as saturate(round(acc * (s_in * s_w / y_scale)) + y_zp) with the
+   * multiplier in f32, as ONNX Runtime computes it. s_w may be per output channel / column.
+   */
+  static Tensor qlinear(OnnxAttrs a, Tensor[] in, boolean conv) {
+    long[] r = range((int) a.i(QTYPE, OnnxTensors.UINT8));
+    Tensor acc = integerProduct(a, in[0], in[3], in[2], in[5], conv);
+    if (conv && in.length > 8 && in[8] != null) {
+      acc = acc.add(in[8].to(DType.F64).reshape(biasShape(acc.rank(), in[8].shape()[0])));
+    }
+    Tensor sw = in[4].to(DType.F32);
+    if (sw.rank() == 1 && sw.shape()[0] != 1) {
+      sw = sw.reshape(conv ? biasShape(acc.rank(), sw.shape()[0]) : new long[] {sw.shape()[0]});
+    } else {
+      sw = sw.reshape();
+    }
+    Tensor mult = in[1].to(DType.F32).reshape().mul(sw).div(in[6].to(DType.F32).reshape());
+    Tensor y = acc.to(DType.F32).mul(mult).round().add(in[7].to(DType.F32).reshape());
+    return y.clamp(r[0], r[1]).to(DType.S32);
+  }
+
+  private static long[] biasShape(int rank, long c) {
+    long[] s = new long[rank];
+    Arrays.fill(s, 1);
+    s[1] = c;
+    return s;
+  }
+
+  private static Tensor arg(Tensor[] in, int k) {
+    return in.length > k ? in[k] : null;
+  }
+
+  /** (x - x_zp) @ (w - w_zp), or conv for {@code conv}, in f64: exact for 8-bit operands. */
+  private static Tensor integerProduct(OnnxAttrs a, Tensor x, Tensor w, Tensor xz, Tensor wz, boolean conv) {
+    Tensor A = x.to(DType.F64);
+    Tensor B = w.to(DType.F64);
     long[] as = A.shape();
     long[] bs = B.shape();
     if (as.length < 1 || bs.length < 1) {
-      throw a.error("A " + Arrays.toString(as) + " and B " + Arrays.toString(bs) + " must have rank >= 1");
+      throw a.error("inputs " + Arrays.toString(as) + " and " + Arrays.toString(bs) + " must have rank >= 1");
     }
-    if (in.length > 2 && in[2] != null) {
-      Tensor z = in[2].to(DType.F64);
-      long n = OnnxOps.prod(z.shape(), 0, z.rank());
+    if (xz != null) {
+      long n = OnnxOps.prod(xz.shape(), 0, xz.rank());
       if (n == 1) {
-        A = A.sub(z.reshape());
-      } else if (z.rank() == 1 && as.length >= 2 && n == as[as.length - 2]) {
-        A = A.sub(z.reshape(n, 1));  // one zero point per row of A
+        A = A.sub(xz.to(DType.F64).reshape());
+      } else if (!conv && xz.rank() == 1 && as.length >= 2 && n == as[as.length - 2]) {
+        A = A.sub(xz.to(DType.F64).reshape(n, 1));  // one zero point per row of A
       } else {
-        throw a.error("a_zero_point of shape " + Arrays.toString(z.shape()) + " is neither a scalar nor one per row of A "
-            + Arrays.toString(as));
+        throw a.error("the input zero point of shape " + Arrays.toString(xz.shape()) + " is neither a scalar"
+            + (conv ? "" : " nor one per row of A " + Arrays.toString(as)));
       }
     }
-    if (in.length > 3 && in[3] != null) {
-      Tensor z = in[3].to(DType.F64);
-      long n = OnnxOps.prod(z.shape(), 0, z.rank());
+    if (wz != null) {
+      long n = OnnxOps.prod(wz.shape(), 0, wz.rank());
+      long per = conv ? bs[0] : bs[bs.length - 1];
       if (n == 1) {
-        B = B.sub(z.reshape());
-      } else if (z.rank() == 1 && n == bs[bs.length - 1]) {
-        B = B.sub(z);  // one zero point per column of B
+        B = B.sub(wz.to(DType.F64).reshape());
+      } else if (wz.rank() == 1 && n == per) {
+        long[] shape = new long[bs.length];
+        Arrays.fill(shape, 1);
+        shape[conv ? 0 : bs.length - 1] = n;  // per output channel (Conv) or per column (MatMul)
+        B = B.sub(wz.to(DType.F64).reshape(shape));
       } else {
-        throw a.error("b_zero_point of shape " + Arrays.toString(z.shape()) + " is neither a scalar nor one per column of B "
-            + Arrays.toString(bs));
+        throw a.error("the weight zero point of shape " + Arrays.toString(wz.shape()) + " is neither a scalar nor one per "
+            + (conv ? "output channel" : "column") + " of " + Arrays.toString(bs));
       }
     }
-    return A.matmul(B).to(DType.S32);
+    return conv ? OnnxNn.conv(a, new Tensor[] {A, B}) : A.matmul(B);
   }
 }

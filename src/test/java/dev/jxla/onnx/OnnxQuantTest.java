@@ -298,4 +298,128 @@ class OnnxQuantTest {
       assertArrayEquals(want, f.call(Tensor.of(x, 2, 3))[0].toFloatArray());  // the same f32 operations
     }
   }
+
+  private static AttributeProto ints(String name, long... v) {
+    AttributeProto.Builder b = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
+    for (long x : v) {
+      b.addInts(x);
+    }
+    return b.build();
+  }
+
+  /** Naive integer conv (one group, zero padding of (x - xz)): out[o][i][j]. */
+  private static long[] conv(long[] x, long xz, int c, int h, int w, long[] k, long[] kz, int o, int kh, int kw,
+      int pad, int stride) {
+    int oh = (h + 2 * pad - kh) / stride + 1;
+    int ow = (w + 2 * pad - kw) / stride + 1;
+    long[] out = new long[o * oh * ow];
+    for (int m = 0; m < o; m++) {
+      for (int i = 0; i < oh; i++) {
+        for (int j = 0; j < ow; j++) {
+          long acc = 0;
+          for (int ch = 0; ch < c; ch++) {
+            for (int di = 0; di < kh; di++) {
+              for (int dj = 0; dj < kw; dj++) {
+                int yi = i * stride - pad + di;
+                int xj = j * stride - pad + dj;
+                if (yi >= 0 && yi < h && xj >= 0 && xj < w) {
+                  acc += (x[(ch * h + yi) * w + xj] - xz) * (k[((m * c + ch) * kh + di) * kw + dj] - kz[m]);
+                }
+              }
+            }
+          }
+          out[(m * oh + i) * ow + j] = acc;
+        }
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void convIntegerAndQLinearConvMatchANaiveIntegerConv() {
+    java.util.Random rnd = new java.util.Random(11);
+    long[] x = new long[2 * 5 * 5];
+    long[] k = new long[3 * 2 * 3 * 3];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = rnd.nextInt(256);
+    }
+    for (int i = 0; i < k.length; i++) {
+      k[i] = rnd.nextInt(256) - 128;
+    }
+    long[] kz = {2, -3, 0};
+    long[] want = conv(x, 7, 2, 5, 5, k, kz, 3, 3, 3, 1, 2);  // [3,3,3]
+    int[] xi = new int[x.length];
+    for (int i = 0; i < x.length; i++) {
+      xi[i] = (int) x[i];
+    }
+    GraphProto.Builder g = GraphProto.newBuilder().addInput(vi("x", OnnxTensors.UINT8))
+        .addInitializer(ints("w", OnnxTensors.INT8, k, 3, 2, 3, 3)).addInitializer(ints("xz", OnnxTensors.UINT8, new long[] {7}))
+        .addInitializer(ints("wz", OnnxTensors.INT8, kz, 3))
+        .addNode(node("ConvInteger", "y", List.of("x", "w", "xz", "wz"), ints("pads", 1, 1, 1, 1), ints("strides", 2, 2)))
+        .addOutput(vi("y", OnnxTensors.INT32));
+    try (TensorScope scope = new TensorScope()) {
+      assertArrayEquals(want, call(parse(g, 10), Tensor.of(xi, 1, 2, 5, 5)));
+    }
+    // QLinearConv: the same product plus an int32 bias per channel, requantized to uint8
+    float xs = 0.02f;
+    float[] ws = {0.01f, 0.03f, 0.005f};
+    float ys = 0.05f;
+    long yz = 100;
+    long[] bias = {500, -2000, 40};
+    GraphProto.Builder q = GraphProto.newBuilder().addInput(vi("x", OnnxTensors.UINT8))
+        .addInitializer(OnnxTensors.floatTensor("xs", new float[] {xs})).addInitializer(ints("xz", OnnxTensors.UINT8, new long[] {7}))
+        .addInitializer(ints("w", OnnxTensors.INT8, k, 3, 2, 3, 3)).addInitializer(OnnxTensors.floatTensor("ws", ws, 3))
+        .addInitializer(ints("wz", OnnxTensors.INT8, kz, 3)).addInitializer(OnnxTensors.floatTensor("ys", new float[] {ys}))
+        .addInitializer(ints("yz", OnnxTensors.UINT8, new long[] {yz})).addInitializer(ints("b", OnnxTensors.INT32, bias, 3))
+        .addNode(node("QLinearConv", "y", List.of("x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"),
+            ints("pads", 1, 1, 1, 1), ints("strides", 2, 2)))
+        .addOutput(vi("y", OnnxTensors.UINT8));
+    long[] wantQ = new long[want.length];
+    for (int i = 0; i < want.length; i++) {
+      int m = i / 9;
+      float mult = xs * ws[m] / ys;
+      wantQ[i] = Math.max(0, Math.min(255, (long) Math.rint((float) (want[i] + bias[m]) * mult) + yz));
+    }
+    try (TensorScope scope = new TensorScope()) {
+      assertArrayEquals(wantQ, call(parse(q, 10), Tensor.of(xi, 1, 2, 5, 5)));
+    }
+  }
+
+  @Test
+  void qlinearMatMulRequantizesTheExactProduct() {
+    long[] a = {130, 90, 255, 0, 121, 119, 200, 60};  // uint8 [2,4]
+    long[] b = {5, -7, 100, -128, 64, 3, 9, 0, -1, 127, -50, 20};  // int8 [4,3]
+    float as = 0.05f;
+    long az = 120;
+    float[] bs = {0.01f, 0.02f, 0.004f};
+    float ys = 0.2f;
+    long yz = -5;
+    GraphProto.Builder g = GraphProto.newBuilder().addInput(vi("a", OnnxTensors.UINT8))
+        .addInitializer(OnnxTensors.floatTensor("as", new float[] {as})).addInitializer(ints("az", OnnxTensors.UINT8, new long[] {az}))
+        .addInitializer(ints("b", OnnxTensors.INT8, b, 4, 3)).addInitializer(OnnxTensors.floatTensor("bs", bs, 3))
+        .addInitializer(ints("bz", OnnxTensors.INT8, new long[] {0})).addInitializer(OnnxTensors.floatTensor("ys", new float[] {ys}))
+        .addInitializer(ints("yz", OnnxTensors.INT8, new long[] {yz}))
+        .addNode(node("QLinearMatMul", "y", List.of("a", "as", "az", "b", "bs", "bz", "ys", "yz")))
+        .addOutput(vi("y", OnnxTensors.INT8));
+    long[] want = new long[6];
+    for (int i = 0; i < 2; i++) {
+      for (int j = 0; j < 3; j++) {
+        long acc = 0;
+        for (int t = 0; t < 4; t++) {
+          acc += (a[i * 4 + t] - az) * b[t * 3 + j];
+        }
+        float mult = as * bs[j] / ys;
+        want[i * 3 + j] = Math.max(-128, Math.min(127, (long) Math.rint((float) acc * mult) + yz));
+      }
+    }
+    int[] ai = new int[a.length];
+    for (int i = 0; i < a.length; i++) {
+      ai[i] = (int) a[i];
+    }
+    try (TensorScope scope = new TensorScope()) {
+      OnnxModel m = parse(g, 10);
+      assertEquals(OnnxTensors.INT8, m.outputType(0));
+      assertArrayEquals(want, call(m, Tensor.of(ai, 2, 4)));
+    }
+  }
 }
