@@ -28,7 +28,8 @@ final class OnnxOps {
       "ArgMax", "ArgMin", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceLogSumExp",
       "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum",
       "MatMul", "Gemm", "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization",
-      "LayerNormalization", "Softmax", "LogSoftmax", "Loop", "If");
+      "LayerNormalization", "Softmax", "LogSoftmax", "Loop", "If",
+      "Trilu", "CumSum", "Einsum", "Resize");
 
   /** Why this node cannot be imported (checked at load, beyond the operator name), or null. */
   static String check(NodeProto n, int opset) {
@@ -49,6 +50,8 @@ final class OnnxOps {
         return op.equals("CastLike") || OnnxTensors.supported((int) a.i("to", 0)) ? null
             : "Cast(to=" + OnnxTensors.typeName((int) a.i("to", 0)) + ")";
       }
+      case "Einsum": case "Resize":
+        return OnnxExtraOps.check(n, opset);
       case "Constant":
         return a.has("sparse_value") || a.has("value_string") || a.has("value_strings") ? "Constant(sparse or string)" : null;
       default:
@@ -71,6 +74,10 @@ final class OnnxOps {
         return new int[] {1, 2, 3};
       case "Range":
         return new int[] {0, 1, 2};
+      case "Trilu": case "CumSum":
+        return new int[] {1};
+      case "Resize":
+        return new int[] {1, 2, 3};
       case "ReduceSum": case "ReduceMean": case "ReduceMax": case "ReduceMin": case "ReduceProd": case "ReduceLogSumExp":
       case "ReduceSumSquare": case "ReduceL1": case "ReduceL2": case "ReduceLogSum":
         return new int[] {1};
@@ -464,6 +471,10 @@ final class OnnxOps {
         boolean keep = a.i("keepdims", 1) != 0;
         return one(reduce(op, x, axes, keep));
       }
+      case "Trilu": return OnnxExtraOps.trilu(a, in);
+      case "CumSum": return OnnxExtraOps.cumsum(a, in);
+      case "Einsum": return OnnxExtraOps.einsum(a, in);
+      case "Resize": return OnnxExtraOps.resize(a, in, opset);
       default:
         return OnnxNn.convert(op, a, n, in, known, opset);
     }
