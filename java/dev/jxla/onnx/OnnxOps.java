@@ -18,6 +18,7 @@ final class OnnxOps {
   private OnnxOps() {}
 
   static final Set<String> SUPPORTED = Set.of(
+      "Trilu", "CumSum", "Einsum", "Resize",  // OnnxExtraOps
       "Abs", "Neg", "Exp", "Log", "Sqrt", "Relu", "Sigmoid", "Tanh", "Erf", "Ceil", "Floor", "Round", "Sign", "Sin",
       "Cos", "Not", "Identity", "Reciprocal", "Softplus", "Softsign", "Elu", "Selu", "LeakyRelu", "PRelu", "HardSigmoid",
       "HardSwish", "ThresholdedRelu", "Mish", "Gelu", "IsNaN",
@@ -28,8 +29,7 @@ final class OnnxOps {
       "ArgMax", "ArgMin", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceLogSumExp",
       "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum",
       "MatMul", "Gemm", "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "BatchNormalization",
-      "LayerNormalization", "Softmax", "LogSoftmax", "Loop", "If",
-      "Trilu", "CumSum", "Einsum", "Resize");
+      "LayerNormalization", "Softmax", "LogSoftmax", "Loop", "If");
 
   /** Why this node cannot be imported (checked at load, beyond the operator name), or null. */
   static String check(NodeProto n, int opset) {
