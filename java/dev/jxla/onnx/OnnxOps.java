@@ -18,6 +18,7 @@ final class OnnxOps {
   private OnnxOps() {}
 
   static final Set<String> SUPPORTED = Set.of(
+      "Trilu", "CumSum", "Einsum", "Resize",  // OnnxExtraOps
       "Abs", "Neg", "Exp", "Log", "Sqrt", "Relu", "Sigmoid", "Tanh", "Erf", "Ceil", "Floor", "Round", "Sign", "Sin",
       "Cos", "Not", "Identity", "Reciprocal", "Softplus", "Softsign", "Elu", "Selu", "LeakyRelu", "PRelu", "HardSigmoid",
       "HardSwish", "ThresholdedRelu", "Mish", "Gelu", "IsNaN",
@@ -51,6 +52,8 @@ final class OnnxOps {
         return op.equals("CastLike") || OnnxTensors.supported((int) a.i("to", 0)) ? null
             : "Cast(to=" + OnnxTensors.typeName((int) a.i("to", 0)) + ")";
       }
+      case "Einsum": case "Resize":
+        return OnnxExtraOps.check(n, opset);
       case "Constant":
         return a.has("sparse_value") || a.has("value_string") || a.has("value_strings") ? "Constant(sparse or string)" : null;
       default:
@@ -73,6 +76,10 @@ final class OnnxOps {
         return new int[] {1, 2, 3};
       case "Range":
         return new int[] {0, 1, 2};
+      case "Trilu": case "CumSum":
+        return new int[] {1};
+      case "Resize":
+        return new int[] {1, 2, 3};
       case "ReduceSum": case "ReduceMean": case "ReduceMax": case "ReduceMin": case "ReduceProd": case "ReduceLogSumExp":
       case "ReduceSumSquare": case "ReduceL1": case "ReduceL2": case "ReduceLogSum":
         return new int[] {1};
@@ -473,6 +480,10 @@ final class OnnxOps {
         boolean keep = a.i("keepdims", 1) != 0;
         return one(reduce(op, x, axes, keep));
       }
+      case "Trilu": return OnnxExtraOps.trilu(a, in);
+      case "CumSum": return OnnxExtraOps.cumsum(a, in);
+      case "Einsum": return OnnxExtraOps.einsum(a, in);
+      case "Resize": return OnnxExtraOps.resize(a, in, opset);
       default:
         return OnnxNn.convert(op, a, n, in, known, opset);
     }
