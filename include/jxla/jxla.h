@@ -223,6 +223,16 @@ jxla_status jxla_function_create_on(const jxla_tensor_t* params, int32_t nparams
  * is assigned. */
 jxla_status jxla_optim_adam_update(jxla_tensor_t p, jxla_tensor_t g, jxla_tensor_t m, jxla_tensor_t v, const jxla_tensor_t* s);
 
+/* Trace target of the calling thread (session 9): while it is a device T, ops may mix operands on
+ * the host and on T (host placeholders with weights already resident on T; the node is on the
+ * host, the trace device), so a function traced on the host and created with
+ * jxla_function_create_on(..., T) captures T's buffers in place (no upload) and may have outputs
+ * on T. Operands on any other device are still refused, naming both devices. Eager execution of
+ * a value that mixes devices fails with JXLA_ERR_STATE. NULL clears (the default); the host as
+ * target changes nothing. previous (may be NULL) receives the target set before (NULL: none), to
+ * restore it after a nested trace. Thread-local: other threads never see it. */
+jxla_status jxla_trace_target_set(jxla_device_t device, jxla_device_t* previous);
+
 /* ---- compiled training steps (issue 5, session 5: dev.jxla.optim.TrainStep) ----
  * jxla_function_call_update calls fn on inputs like jxla_function_call, but the LAST ntargets
  * outputs become the new values of the tensors `targets` in place (they keep their handles; each

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <vector>
 #include "c_api/c_api_internal.h"
+#include "ir/builder.h"
 #include "ir/error.h"
 #include "runtime/device.h"
 #include "runtime/function.h"
@@ -255,6 +256,13 @@ jxla_status jxla_tensor_share(jxla_tensor_t dst, jxla_tensor_t src) {
     invalid("tensor_share: source ", dtype_name(s->dtype), shape_str(s->shape), " on ", s->device->name(),
             " does not match the destination ", dtype_name(cur->dtype), shape_str(cur->shape), " on ", cur->device->name());
   tensor_assign(d, std::move(s));
+  JXLA_FN_CATCH
+}
+
+jxla_status jxla_trace_target_set(jxla_device_t device, jxla_device_t* previous) {
+  JXLA_FN_TRY
+  Device* prev = set_trace_target(device ? D(device) : nullptr);
+  if (previous) *previous = reinterpret_cast<jxla_device_t>(prev);
   JXLA_FN_CATCH
 }
 

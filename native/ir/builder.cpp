@@ -1,4 +1,5 @@
-// builder.cpp - shape rules (infer), broadcasting/promotion and composite expansion.
+// builder.cpp - shape rules (infer), broadcasting/promotion, composite expansion and the device
+// rule (operands share one device; host and the thread's trace target mix only while tracing).
 #include "ir/builder.h"
 #include <algorithm>
 #include <cmath>
@@ -406,12 +407,29 @@ NodeRef b_reduce(Op op, const NodeRef& x, std::vector<int64_t> axes, bool keepdi
 
 namespace {
 
+thread_local Device* t_trace_target = nullptr;
+
+// Operands share one device. While tracing for a device T, host and T operands also mix (a
+// host placeholder times a weight resident on T): the node is on the host, the trace device,
+// and only the compiled function, which re-homes the whole graph to T, ever runs it.
 Device* common_device(Op op, const std::vector<NodeRef>& in, Device* dflt) {
-  Device* d = in.empty() ? (dflt ? dflt : host_device()) : in[0]->device;
-  for (size_t i = 1; i < in.size(); ++i)
-    if (in[i]->device != d)
-      invalid(op_name(op), ": operand ", i, " is on device ", in[i]->device->name(), " but operand 0 is on ", d->name(),
-              "; move it with to(device)");
+  if (in.empty()) return dflt ? dflt : host_device();
+  Device* d0 = in[0]->device;
+  Device* d = d0;
+  Device* t = t_trace_target;
+  for (size_t i = 1; i < in.size(); ++i) {
+    Device* di = in[i]->device;
+    if (di == d) continue;
+    if (t && (di == t || di->is_host()) && (d == t || d->is_host())) {
+      d = host_device();
+      continue;
+    }
+    if (t && !t->is_host())
+      invalid(op_name(op), ": operand ", i, " is on device ", di->name(), " but operand 0 is on ", d0->name(),
+              "; while tracing for ", t->name(), " only host and ", t->name(), " operands mix: move it with to(device)");
+    invalid(op_name(op), ": operand ", i, " is on device ", di->name(), " but operand 0 is on ", d0->name(),
+            "; move it with to(device)");
+  }
   return d;
 }
 
@@ -487,6 +505,13 @@ NodeRef expand_composite(Op op, const std::vector<NodeRef>& in, const Attrs& at)
 }
 
 }  // namespace
+
+Device* set_trace_target(Device* target) {
+  Device* prev = t_trace_target;
+  t_trace_target = target;
+  return prev;
+}
+Device* trace_target() { return t_trace_target; }
 
 NodeRef build(Op op, std::vector<NodeRef> in, Attrs at, Device* dev) {
   const OpInfo& info = op_info(op);

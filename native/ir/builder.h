@@ -14,8 +14,16 @@ struct TypeShape { DType dtype; Shape shape; };
 TypeShape infer(Op op, const std::vector<NodeRef>& in, Attrs& attrs);
 
 // Builds op(inputs) with broadcasting, promotion and composite expansion. dev is used for
-// leaves (full, iota); otherwise inputs must share one device.
+// leaves (full, iota); otherwise inputs must share one device, except while this thread's
+// trace target is a device T: then operands on the host and on T may be mixed and such a node
+// is on the host (the trace device; a function compiled for T re-homes every node to T).
 NodeRef build(Op op, std::vector<NodeRef> inputs, Attrs attrs, Device* dev = nullptr);
+
+// The calling thread's trace target (nullptr: none, the default; the host: no effect). Set
+// around the trace of a function compiled for a device, so weights already resident there can
+// be captured; returns the previous target (for nesting).
+Device* set_trace_target(Device* target);
+Device* trace_target();
 
 // Convenience builders used by composites, autodiff and passes.
 NodeRef b_full(double v, DType dt, const Shape& sh, Device* dev);

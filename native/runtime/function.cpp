@@ -1,6 +1,7 @@
 // function.cpp - compiled functions: capture of traced IR with placeholder parameters,
 // binding of captured constants, exact and batch-padded calls, and compilation for a target
-// device other than the trace device (re-homed graph, constants uploaded once per device).
+// device other than the trace device (re-homed graph, constants uploaded once per device;
+// constants already on the target, captured under a trace target, are used in place).
 #include "runtime/function.h"
 #include <cstring>
 #include <map>
@@ -84,14 +85,20 @@ Function::Function(const std::vector<NodeRef>& params, const std::vector<NodeRef
     if (!seen.insert(p.get()).second) invalid("function_create: parameter ", i, " is passed twice");
     roots.push_back(p.get());
   }
+  for (size_t i = 0; i < outputs.size(); ++i)
+    if (!outputs[i]) invalid("function_create: output ", i, " is null");
   dev_ = params.empty() ? outputs[0]->device : params[0]->device;
   for (size_t i = 0; i < params.size(); ++i)
     if (params[i]->device != dev_)
       invalid("function_create: parameter ", i, " is on ", params[i]->device->name(), " but parameter 0 is on ", dev_->name());
   for (size_t i = 0; i < outputs.size(); ++i) {
-    if (!outputs[i]) invalid("function_create: output ", i, " is null");
-    if (outputs[i]->device != dev_)
-      invalid("function_create: output ", i, " is on ", outputs[i]->device->name(), " but the function runs on ", dev_->name());
+    Device* od = outputs[i]->device;
+    // traced for a target T (trace target set, builder.h), an output may be on T (a function of
+    // T-resident weights only) or on the host (host and T operands mixed): re-homing moves both
+    bool ok = od == dev_ || (target && (od == target || od->is_host()));
+    if (!ok)
+      invalid("function_create: output ", i, " is on ", od->name(), " but the function runs on ",
+              target ? target->name() : dev_->name());
     roots.push_back(outputs[i].get());
   }
   // The parameters are the first roots and are leaves, so the depth-first order visits them
@@ -119,7 +126,9 @@ Function::Function(const std::vector<NodeRef>& params, const std::vector<NodeRef
   Graph g = canonicalize(cap);
   // drop the parameters that were roots only to fix their order
   g.outputs.erase(g.outputs.begin(), g.outputs.begin() + static_cast<std::ptrdiff_t>(params.size()));
-  if (dev_ != trace_dev) g = rehome(g, dev_);
+  bool on_target = dev_ == trace_dev;
+  for (size_t i = 0; on_target && i < g.nodes.size(); ++i) on_target = g.nodes[i]->device == dev_;
+  if (!on_target) g = rehome(g, dev_);
   exe_ = compile_graph(std::move(g), dev_);
   for (int i : exe_->donatable_params())
     if (i >= 0 && static_cast<size_t>(i) < params_.size()) donatable_.push_back(i);

@@ -104,6 +104,14 @@ std::vector<char> donation_mask(const Capture& cap, const std::vector<int>& cand
 // roots' tensor mutexes (see donation_mask).
 std::vector<BufferRef> execute_roots(const std::vector<const Node*>& roots, Device* dev) {
   Capture cap = capture(roots);
+  // One graph, one device. Only a trace target (builder.h) lets host and device values mix, for
+  // a compiled function to re-home; run eagerly, such a graph would read device data in place and
+  // compute the device's part with host numerics, so it is refused instead.
+  for (const Node* n : cap.order)
+    if (n->device != dev)
+      fail(JXLA_ERR_STATE, "sync: a value on ", dev->name(), " depends on a value on ", n->device->name(),
+           " (", dtype_name(n->dtype), shape_str(n->shape), "); host and device values mix only inside the trace of a "
+           "function compiled for that device (Jxla.compile(fn, device)), which must return them instead of reading them");
   metric_record("TensorsGraphSize", static_cast<double>(cap.order.size()), MetricUnit::Count);
   std::shared_ptr<Executable> exe = compile_cached(cap, dev);
   std::vector<BufferRef> params;

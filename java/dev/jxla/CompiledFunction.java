@@ -28,8 +28,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p>With a target device ({@link Jxla#compile(TensorFunction, Device)}) the function is traced on
  * the host and each signature is compiled for that device (e.g. an emulated TPU): captured host
- * weights are uploaded to it once, host inputs are transferred at each call, and the outputs
- * live on the device.
+ * weights are uploaded to it once, weights already on that device are used in place (the trace
+ * lets host and target-device tensors mix; any other device is an error naming both), host
+ * inputs are transferred at each call, and the outputs live on the device.
  *
  * <p>Close it to free the executables and constants; calls after close throw
  * {@link IllegalStateException}. Close is idempotent and waits for calls in flight.
@@ -239,7 +240,17 @@ public final class CompiledFunction implements AutoCloseable {
           }
           ph_h[i] = ph[i].handle();
         }
-        Tensor[] out = fn.apply(ph.clone());
+        // weights already on the target mix with the host placeholders (the engine's trace
+        // target, thread-local); restored even when fn throws, so later eager code is unaffected
+        long prevTarget = target != null ? Native.traceTargetSet(target.handle()) : 0;
+        Tensor[] out;
+        try {
+          out = fn.apply(ph.clone());
+        } finally {
+          if (target != null) {
+            Native.traceTargetSet(prevTarget);
+          }
+        }
         if (out == null || out.length == 0) {
           throw new IllegalArgumentException("compile: the function returned no outputs");
         }

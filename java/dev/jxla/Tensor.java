@@ -177,7 +177,12 @@ public final class Tensor implements AutoCloseable {
       throw new IllegalArgumentException("concat: no tensors");
     }
     long[] hs = TensorArgs.handles("concat", "tensor", ts);
-    return new Tensor(Native.op(Ops.CONCAT, hs, "axis=" + axis, 0), ts[0].device);
+    long h = Native.op(Ops.CONCAT, hs, "axis=" + axis, 0);
+    Device dev = ts[0].device;
+    for (Tensor t : ts) {
+      dev = TensorArgs.resultDevice(dev, t.device);
+    }
+    return new Tensor(h, dev);
   }
 
   /** Element-wise {@code cond ? a : b} with broadcasting; cond must be bool. */
@@ -206,13 +211,16 @@ public final class Tensor implements AutoCloseable {
   Tensor apply(int op, String attrs, Tensor... others) {
     long[] hs = new long[others.length + 1];
     hs[0] = handleFor(op);
+    Device dev = device;
     for (int i = 0; i < others.length; i++) {
       if (others[i] == null) {
         throw TensorArgs.nullOperand(op, i + 1);
       }
       hs[i + 1] = others[i].handleFor(op);
+      dev = TensorArgs.resultDevice(dev, others[i].device);
     }
-    return wrap(Native.op(op, hs, attrs, device.handle()));
+    long h = Native.op(op, hs, attrs, device.handle());
+    return dev == device ? wrap(h) : new Tensor(h, dev);
   }
 
   public Tensor neg() { return un(Ops.NEG); }

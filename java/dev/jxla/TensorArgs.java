@@ -17,6 +17,15 @@ import java.util.concurrent.ConcurrentHashMap;
 final class TensorArgs {
   private TensorArgs() {}
 
+  /**
+   * The device of an op's result given the device so far and the next operand's: the engine
+   * accepts differing operands only under a trace target (host and the target device mixed while
+   * {@link CompiledFunction} traces for a device), and puts such a node on the host.
+   */
+  static Device resultDevice(Device d, Device operand) {
+    return operand == d || operand.equals(d) ? d : Device.host();
+  }
+
   /** Throws {@code "op: what is null"} if {@code v} is null. */
   static void requireNonNull(String op, String what, Object v) {
     if (v == null) {

@@ -224,6 +224,8 @@ public final class JxlaLib {
       @Cast("const jxla_tensor_t*") long[] inputs, int n, @Cast("const jxla_tensor_t*") long[] targets, int ntargets,
       @Cast("jxla_tensor_t*") LongPointer outputs);
 
+  public static native int jxla_trace_target_set(@Cast("jxla_device_t") long device, @Cast("jxla_device_t*") LongPointer previous);
+
   public static native int jxla_trace_guard_begin(String what);
 
   public static native int jxla_trace_guard_end();

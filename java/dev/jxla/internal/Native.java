@@ -527,6 +527,17 @@ public final class Native {
     return r;
   }
 
+  /**
+   * Sets this thread's trace target (0 clears): while set, ops may mix host and {@code device}
+   * operands (a function traced on the host for that device captures its weights in place).
+   * Returns the previous target (0: none) for the caller to restore.
+   */
+  public static long traceTargetSet(long device) {
+    Scratch s = SCRATCH.get();
+    check(JxlaLib.jxla_trace_target_set(device, s.out));
+    return s.out.get();
+  }
+
   /** Opens a trace guard on this thread: a sync or data read fails, naming {@code what}. */
   public static void traceGuardBegin(String what) {
     check(JxlaLib.jxla_trace_guard_begin(what));
