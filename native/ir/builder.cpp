@@ -272,6 +272,20 @@ TypeShape infer(Op op, const std::vector<NodeRef>& in, Attrs& at) {
       }
       return {DType::S64, out};
     }
+    case OpKind::TopK: {
+      const Shape& xs = in[0]->shape;
+      if (xs.empty()) invalid(nm, ": operand must have rank >= 1, got ", ts(in[0]));
+      if (in[0]->dtype == DType::Bool) invalid(nm, ": bool operands are not supported; convert them first");
+      int64_t ax = norm_axis(nm, at.get_int_or("axis", -1), xs.size());
+      at.set_int("axis", ax);
+      int64_t k = at.get_int(nm, "k");
+      if (k < 0 || k > xs[ax])
+        invalid(nm, ": k = ", k, " is out of range [0, ", xs[ax], "] for axis ", ax, " of ", ts(in[0]));
+      at.set_int("largest", at.get_int_or("largest", 1) != 0);
+      Shape out = xs;
+      out[ax] = k;
+      return {DType::S64, out};
+    }
     case OpKind::Dot: {
       const NodeRef &l = in[0], &r = in[1];
       if (l->dtype != r->dtype) invalid(nm, ": operands differ in dtype: ", ts(l), " vs ", ts(r));

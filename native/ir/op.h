@@ -7,7 +7,7 @@ namespace jxla {
 enum class OpKind : uint8_t {
   Leaf, Rng, Unary, UnaryFloat, UnaryLogical, Convert, Binary, Compare, Logical, Select, Clamp,
   Reshape, Transpose, Broadcast, Slice, Concat, Pad, Gather, TakeAlong, ScatterAdd, OneHot,
-  Reduce, ArgReduce, Dot, Conv, Pool, Dynamic, Composite
+  Reduce, ArgReduce, TopK, Dot, Conv, Pool, Dynamic, Composite
 };
 
 enum class Op : int32_t {

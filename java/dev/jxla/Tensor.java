@@ -381,6 +381,14 @@ public final class Tensor implements AutoCloseable {
   public Tensor argmax(int axis, boolean keepDims) { return apply(Ops.ARGMAX, "axis=" + axis + ", keepdims=" + flag(keepDims)); }
   public Tensor argmin(int axis) { return argmin(axis, false); }
   public Tensor argmin(int axis, boolean keepDims) { return apply(Ops.ARGMIN, "axis=" + axis + ", keepdims=" + flag(keepDims)); }
+  /**
+   * The {@code k} largest (or smallest) elements along {@code axis}, like ONNX TopK: returns
+   * {@code {values, indices}} (indices int64), sorted descending for largest (ascending
+   * otherwise), equal values in index order, NaN ranked above +inf. Details in {@link TensorSort}.
+   *
+   * @throws IllegalArgumentException for a scalar or bool tensor, a bad axis, or k outside [0, size]
+   */
+  public Tensor[] topk(int k, int axis, boolean largest) { return TensorSort.topk(this, k, axis, largest); }
   /** Softmax along {@code axis}. */
   public Tensor softmax(int axis) { return apply(Ops.SOFTMAX, "axis=" + axis); }
   /** Log-softmax along {@code axis}. */

@@ -469,6 +469,7 @@ BufferRef ref_eval(const Node& n, const std::vector<const Buffer*>& in, Device* 
     }
     case OpKind::Reduce: eval_reduce(n, *in[0], out); return outp;
     case OpKind::ArgReduce: eval_argreduce(n, *in[0], out); return outp;
+    case OpKind::TopK: ref_top_k(n, *in[0], out); return outp;
     case OpKind::Dot: ref_dot(n, *in[0], *in[1], out); return outp;
     case OpKind::Conv: ref_conv2d(n, *in[0], *in[1], out); return outp;
     case OpKind::Pool: ref_pool2d(n, *in[0], out); return outp;

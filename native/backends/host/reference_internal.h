@@ -8,6 +8,8 @@ namespace jxla {
 void ref_dot(const Node& n, const Buffer& l, const Buffer& r, Buffer& out);
 void ref_conv2d(const Node& n, const Buffer& x, const Buffer& w, Buffer& out);
 void ref_pool2d(const Node& n, const Buffer& x, Buffer& out);
+// top_k indices (reference_sort.cpp): s64 positions of the k largest/smallest along the axis.
+void ref_top_k(const Node& n, const Buffer& x, Buffer& out);
 // Copies x permuted by perm (out dim i = x dim perm[i]) into a new buffer of x's dtype.
 BufferRef permute_buffer(const Buffer& x, const std::vector<int64_t>& perm);
 

@@ -68,7 +68,8 @@ KernelCost node_cost(const Chip& c, const Node& n, int precision) {
     return matmul_cost(c, G, rows, depth, opg, mxu_passes(n.inputs[0]->dtype, precision), bytes);
   }
   double elems = static_cast<double>(n.numel());
-  if (n.info().kind == OpKind::Reduce || n.info().kind == OpKind::ArgReduce || n.info().kind == OpKind::Pool)
+  if (n.info().kind == OpKind::Reduce || n.info().kind == OpKind::ArgReduce || n.info().kind == OpKind::TopK ||
+      n.info().kind == OpKind::Pool)
     elems = static_cast<double>(n.inputs[0]->numel());
   return vector_cost(c, elems * n.info().flops_per_elem, bytes);
 }

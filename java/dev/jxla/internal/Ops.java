@@ -67,6 +67,7 @@ public final class Ops {
   public static final int REDUCE_PROD = Native.opId("reduce_prod");
   public static final int ARGMAX = Native.opId("argmax");
   public static final int ARGMIN = Native.opId("argmin");
+  public static final int TOP_K = Native.opId("top_k");
   public static final int DOT_GENERAL = Native.opId("dot_general");
   public static final int CONV2D = Native.opId("conv2d");
   public static final int MAX_POOL2D = Native.opId("max_pool2d");

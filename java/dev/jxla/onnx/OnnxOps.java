@@ -19,6 +19,7 @@ final class OnnxOps {
 
   static final Set<String> SUPPORTED = Set.of(
       "Trilu", "CumSum", "Einsum", "Resize",  // OnnxExtraOps
+      "TopK",  // OnnxSortOps
       "Abs", "Neg", "Exp", "Log", "Sqrt", "Relu", "Sigmoid", "Tanh", "Erf", "Ceil", "Floor", "Round", "Sign", "Sin",
       "Cos", "Not", "Identity", "Reciprocal", "Softplus", "Softsign", "Elu", "Selu", "LeakyRelu", "PRelu", "HardSigmoid",
       "HardSwish", "ThresholdedRelu", "Mish", "Gelu", "IsNaN",
@@ -80,6 +81,8 @@ final class OnnxOps {
         return new int[] {1};
       case "Resize":
         return new int[] {1, 2, 3};
+      case "TopK":
+        return opset >= 10 ? new int[] {1} : new int[0];
       case "ReduceSum": case "ReduceMean": case "ReduceMax": case "ReduceMin": case "ReduceProd": case "ReduceLogSumExp":
       case "ReduceSumSquare": case "ReduceL1": case "ReduceL2": case "ReduceLogSum":
         return new int[] {1};
@@ -484,6 +487,7 @@ final class OnnxOps {
       case "CumSum": return OnnxExtraOps.cumsum(a, in);
       case "Einsum": return OnnxExtraOps.einsum(a, in);
       case "Resize": return OnnxExtraOps.resize(a, in, opset);
+      case "TopK": return OnnxSortOps.topk(a, in, opset);
       default:
         return OnnxNn.convert(op, a, n, in, known, opset);
     }

@@ -320,6 +320,8 @@ final class OpFixtureTest {
       case "logsumexp": return x.logsumexp(keep(c), c.intsArg("axes"));
       case "argmax": return x.argmax(c.intArg("axis"), keep(c));
       case "argmin": return x.argmin(c.intArg("axis"), keep(c));
+      case "topk_values": return x.topk(c.intArg("k"), c.intArg("axis"), c.intArg("largest") != 0)[0];
+      case "topk_indices": return x.topk(c.intArg("k"), c.intArg("axis"), c.intArg("largest") != 0)[1];
       case "softmax": return x.softmax(c.intArg("axis"));
       case "log_softmax": return x.logSoftmax(c.intArg("axis"));
       case "matmul": return x.matmul(in[1]);
