@@ -1,5 +1,5 @@
 // c_api_util.h - helpers shared by the tests that drive the engine through the C ABI
-// (test_donation, test_step_update, test_lazy_c_api): metric counters, op ids, f32 tensors
+// (test_donation, test_step_update, test_function_host, test_function_device, test_trace_target): metric counters, op ids, f32 tensors
 // from vectors and their values read back. Every call is CHECKed, so a failing C ABI call
 // fails the test at the helper rather than later through a null handle. Also the fused Adam
 // update the donation tests drive, in scalar f32 (adam_ref) with its 8 per-step scalars (kAdamS).
@@ -28,6 +28,14 @@ inline int32_t op(const char* name) {
 inline jxla_tensor_t data(const std::vector<float>& v, std::vector<int64_t> shape) {
   jxla_tensor_t t = nullptr;
   CHECK_EQ(jxla_tensor_from_data(nullptr, JXLA_F32, shape.data(), static_cast<int32_t>(shape.size()), v.data(),
+                                 4 * static_cast<int64_t>(v.size()), &t), JXLA_OK);
+  return t;
+}
+
+// An f32 tensor on device dev (null: the host) holding v with the given shape.
+inline jxla_tensor_t data_on(jxla_device_t dev, const std::vector<float>& v, std::vector<int64_t> shape) {
+  jxla_tensor_t t = nullptr;
+  CHECK_EQ(jxla_tensor_from_data(dev, JXLA_F32, shape.data(), static_cast<int32_t>(shape.size()), v.data(),
                                  4 * static_cast<int64_t>(v.size()), &t), JXLA_OK);
   return t;
 }

@@ -4,26 +4,17 @@
 // inputs are accepted, inputs on a third device are rejected, and HBM returns to its starting
 // level when the functions and outputs are freed.
 #include <string>
+#include <utility>
 #include <vector>
 #include "jxla/jxla.h"
+#include "tests/c_api_util.h"
 #include "tests/check.h"
 
 static jxla_tensor_t f32(std::vector<float> v, std::vector<int64_t> shape) {
-  jxla_tensor_t t = nullptr;
-  CHECK_EQ(jxla_tensor_from_data(nullptr, JXLA_F32, shape.data(), static_cast<int32_t>(shape.size()), v.data(),
-                                 static_cast<int64_t>(v.size() * 4), &t), 0);
-  return t;
+  return jxla_test::data_on(nullptr, v, std::move(shape));
 }
-static std::vector<float> read(jxla_tensor_t t, size_t n) {
-  std::vector<float> v(n);
-  CHECK_EQ(jxla_tensor_read(t, JXLA_F32, v.data(), static_cast<int64_t>(n * 4)), 0);
-  return v;
-}
-static int64_t counter(const char* n) {
-  int64_t v = -1;
-  jxla_metrics_counter(n, &v);
-  return v;
-}
+using jxla_test::counter;
+using jxla_test::read;
 static std::string profile(jxla_device_t d) {
   std::vector<char> buf(1 << 16);
   int64_t len = 0;

@@ -5,26 +5,17 @@
 // mixed value cannot run eagerly; the target nests (previous value) and is per thread.
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 #include "jxla/jxla.h"
+#include "tests/c_api_util.h"
 #include "tests/check.h"
 
 static jxla_tensor_t f32(jxla_device_t dev, std::vector<float> v, std::vector<int64_t> shape) {
-  jxla_tensor_t t = nullptr;
-  CHECK_EQ(jxla_tensor_from_data(dev, JXLA_F32, shape.data(), static_cast<int32_t>(shape.size()), v.data(),
-                                 static_cast<int64_t>(v.size() * 4), &t), 0);
-  return t;
+  return jxla_test::data_on(dev, v, std::move(shape));
 }
-static std::vector<float> read(jxla_tensor_t t, size_t n) {
-  std::vector<float> v(n);
-  CHECK_EQ(jxla_tensor_read(t, JXLA_F32, v.data(), static_cast<int64_t>(n * 4)), 0);
-  return v;
-}
-static int64_t counter(const char* n) {
-  int64_t v = -1;
-  jxla_metrics_counter(n, &v);
-  return v;
-}
+using jxla_test::counter;
+using jxla_test::read;
 static int64_t hbm(jxla_device_t d) {
   int64_t in_use = -1;
   jxla_device_memory(d, &in_use, nullptr, nullptr);
