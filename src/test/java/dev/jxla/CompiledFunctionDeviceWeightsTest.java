@@ -77,35 +77,13 @@ class CompiledFunctionDeviceWeightsTest {
         // against a double reference: DEFAULT rounds each operand to bf16, so per element
         // |err| <= (2^-7 + 2^-16 + 1.1 (K + 1) u) sum_k |x||w| (docs/tpu-model.md 2a; relu only
         // shrinks the error); the bound is also hit (>= 2^-12 relative), so a silent f32 GEMM fails
-        double worst = 0;
-        for (int i = 0; i < B; i++) {
-          for (int j = 0; j < N; j++) {
-            double ref = 0, abs = 0;
-            for (int k = 0; k < K; k++) {
-              ref += (double) x[i * K + k] * w[k * N + j];
-              abs += Math.abs((double) x[i * K + k] * w[k * N + j]);
-            }
-            double err = Math.abs(r[i * N + j] - Math.max(ref, 0));
-            assertTrue(err <= (Math.pow(2, -7) + Math.pow(2, -16) + 1.1 * (K + 1) * U) * abs, "(" + i + "," + j + ") err " + err);
-            worst = Math.max(worst, err / abs);
-          }
-        }
+        double worst = checkRelu(r, x, w, Math.pow(2, -7) + Math.pow(2, -16) + 1.1 * (K + 1) * U, "DEFAULT");
         assertTrue(worst > Math.pow(2, -12), "DEFAULT relative error " + worst + " looks like f32");
         // HIGHEST follows at run time (same executable): 6 bf16 passes, e_p = 1.01 * 2^-20
         Jxla.setMatmulPrecision(Precision.HIGHEST);
         float[] hi = call(resident, x, 0);
         assertArrayEquals(call(uploaded, x, 0), hi);
-        for (int i = 0; i < B; i++) {
-          for (int j = 0; j < N; j++) {
-            double ref = 0, abs = 0;
-            for (int k = 0; k < K; k++) {
-              ref += (double) x[i * K + k] * w[k * N + j];
-              abs += Math.abs((double) x[i * K + k] * w[k * N + j]);
-            }
-            double err = Math.abs(hi[i * N + j] - Math.max(ref, 0));
-            assertTrue(err <= (1.01 * Math.pow(2, -20) + 1.1 * (K + 6) * U) * abs, "HIGHEST (" + i + "," + j + ") err " + err);
-          }
-        }
+        checkRelu(hi, x, w, 1.01 * Math.pow(2, -20) + 1.1 * (K + 6) * U, "HIGHEST");
         assertEquals(1, Jxla.counter("FunctionConstantUpload"));
       }
     }
@@ -173,5 +151,26 @@ class CompiledFunctionDeviceWeightsTest {
         assertNotEquals(0, y.toFloatArray().length);
       }
     }
+  }
+
+  /**
+   * Checks r = relu(x w) against a double reference, |err| <= bound * sum_k |x||w| per element,
+   * and returns the largest err / sum_k |x||w|.
+   */
+  private static double checkRelu(float[] r, float[] x, float[] w, double bound, String what) {
+    double worst = 0;
+    for (int i = 0; i < B; i++) {
+      for (int j = 0; j < N; j++) {
+        double ref = 0, abs = 0;
+        for (int k = 0; k < K; k++) {
+          ref += (double) x[i * K + k] * w[k * N + j];
+          abs += Math.abs((double) x[i * K + k] * w[k * N + j]);
+        }
+        double err = Math.abs(r[i * N + j] - Math.max(ref, 0));
+        assertTrue(err <= bound * abs, what + " (" + i + "," + j + ") err " + err);
+        worst = Math.max(worst, err / abs);
+      }
+    }
+    return worst;
   }
 }
