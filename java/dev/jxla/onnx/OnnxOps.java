@@ -19,6 +19,7 @@ final class OnnxOps {
 
   static final Set<String> SUPPORTED = Set.of(
       "Trilu", "CumSum", "Einsum", "Resize",  // OnnxExtraOps
+      "GatherND", "ScatterND", "ScatterElements",  // OnnxScatter
       "TopK",  // OnnxSortOps
       "Abs", "Neg", "Exp", "Log", "Sqrt", "Relu", "Sigmoid", "Tanh", "Erf", "Ceil", "Floor", "Round", "Sign", "Sin",
       "Cos", "Not", "Identity", "Reciprocal", "Softplus", "Softsign", "Elu", "Selu", "LeakyRelu", "PRelu", "HardSigmoid",
@@ -55,6 +56,8 @@ final class OnnxOps {
       }
       case "Einsum": case "Resize":
         return OnnxExtraOps.check(n, opset);
+      case "ScatterND": case "ScatterElements":
+        return OnnxScatter.check(a, op);
       case "Constant":
         return a.has("sparse_value") || a.has("value_string") || a.has("value_strings") ? "Constant(sparse or string)" : null;
       default:
@@ -130,7 +133,7 @@ final class OnnxOps {
   }
 
   /** Negative indices count from the end of a dimension of size n. */
-  private static Tensor normIndices(Tensor idx, long n, boolean known) {
+  static Tensor normIndices(Tensor idx, long n, boolean known) {
     if (known) {
       long[] v = vals(idx);
       for (int i = 0; i < v.length; i++) {
@@ -364,6 +367,9 @@ final class OnnxOps {
         Tensor idx = normIndices(in[1], x.shape()[axis], false);
         return one(x.gather(idx, axis));
       }
+      case "GatherND": return one(OnnxScatter.gatherND(a, x, in[1]));
+      case "ScatterND": return one(OnnxScatter.scatterND(a, x, in[1], in[2]));
+      case "ScatterElements": return one(OnnxScatter.scatterElements(a, x, in[1], in[2]));
       case "GatherElements": {
         int axis = norm(a, a.i("axis", 0), x.rank());
         Tensor idx = normIndices(in[1], x.shape()[axis], false);
