@@ -20,6 +20,8 @@ final class OnnxOps {
   static final Set<String> SUPPORTED = Set.of(
       "Trilu", "CumSum", "Einsum", "Resize",  // OnnxExtraOps
       "GatherND", "ScatterND", "ScatterElements",  // OnnxScatter
+      "InstanceNormalization", "GroupNormalization", "MeanVarianceNormalization", "LpNormalization", "Celu", "Shrink",
+      "Hardmax",  // OnnxNorms
       "TopK",  // OnnxSortOps
       "Abs", "Neg", "Exp", "Log", "Sqrt", "Relu", "Sigmoid", "Tanh", "Erf", "Ceil", "Floor", "Round", "Sign", "Sin",
       "Cos", "Not", "Identity", "Reciprocal", "Softplus", "Softsign", "Elu", "Selu", "LeakyRelu", "PRelu", "HardSigmoid",
@@ -494,6 +496,13 @@ final class OnnxOps {
       case "Einsum": return OnnxExtraOps.einsum(a, in);
       case "Resize": return OnnxExtraOps.resize(a, in, opset);
       case "TopK": return OnnxSortOps.topk(a, in, opset);
+      case "InstanceNormalization": return one(OnnxNorms.instanceNorm(a, in));
+      case "GroupNormalization": return one(OnnxNorms.groupNorm(a, in, opset));
+      case "MeanVarianceNormalization": return one(OnnxNorms.meanVarianceNorm(a, x));
+      case "LpNormalization": return one(OnnxNorms.lpNorm(a, x));
+      case "Celu": return one(OnnxNorms.celu(a, x));
+      case "Shrink": return one(OnnxNorms.shrink(a, x));
+      case "Hardmax": return one(OnnxNorms.hardmax(a, x, opset));
       default:
         return OnnxNn.convert(op, a, n, in, known, opset);
     }
