@@ -284,7 +284,6 @@ final class OnnxControlFlow {
       if (body == null || n.getInputCount() < 2 || body.getInputCount() != n.getInputCount()) {
         return r;  // malformed: refused by collectUnsupported
       }
-      List<String> bi = names(body.getInputList());
       List<String> bo = names(body.getOutputList());
       int carried = n.getInputCount() - 2;
       r.add(n.getInput(0));
@@ -299,26 +298,14 @@ final class OnnxControlFlow {
           r.add(n.getInput(2 + o));  // the result after zero iterations
         }
       }
-      Set<String> inits = initNames(body);
-      for (boolean grew = true; grew; ) {
-        grew = false;
-        for (String s : staticNeeds(body.getNodeList(), want, opset)) {
-          int k = bi.indexOf(s);
-          if (k >= 1) {
-            r.add(n.getInput(k));
-            // a loop-carried value known in iteration i+1 is the body's output of iteration i
-            grew |= k >= 2 && want.add(bo.get(k - 1));
-          } else if (k < 0 && !inits.contains(s)) {
-            r.add(s);
-          }
-        }
-      }
+      // body input 0 is the iteration number (always known); a loop-carried value (input k >= 2)
+      // known in iteration i+1 is the body's output k-1 of iteration i
+      bodyNeeds(n, body, want, 1, k -> k >= 2 ? k - 1 : -1, r, opset);
     } else if (n.getOpType().equals("Scan")) {
       GraphProto body = graph(n, "body");
       if (body == null || body.getInputCount() != n.getInputCount()) {
         return r;  // malformed: refused by collectUnsupported
       }
-      List<String> bi = names(body.getInputList());
       List<String> bo = names(body.getOutputList());
       int states = n.getInputCount() - (int) new OnnxAttrs(n).i("num_scan_inputs", 0);
       Set<String> want = new LinkedHashSet<>();
@@ -330,20 +317,8 @@ final class OnnxControlFlow {
           r.add(n.getInput(o));  // the result of an empty sequence
         }
       }
-      Set<String> inits = initNames(body);
-      for (boolean grew = true; grew; ) {
-        grew = false;
-        for (String s : staticNeeds(body.getNodeList(), want, opset)) {
-          int k = bi.indexOf(s);
-          if (k >= 0) {
-            r.add(n.getInput(k));
-            // a state known in step t+1 is the body's output of step t
-            grew |= k < states && k < bo.size() && want.add(bo.get(k));
-          } else if (!inits.contains(s)) {
-            r.add(s);
-          }
-        }
-      }
+      // a state (input k < N) known in step t+1 is the body's output k of step t
+      bodyNeeds(n, body, want, 0, k -> k < states ? k : -1, r, opset);
     } else if (n.getOpType().equals("If")) {
       if (!outs.isEmpty() && n.getInputCount() > 0) {
         r.add(n.getInput(0));
@@ -366,6 +341,32 @@ final class OnnxControlFlow {
     }
     r.remove("");
     return r;
+  }
+
+  /**
+   * Adds to {@code r} what a Loop/Scan must know for its body's values {@code want}: body input
+   * k >= firstMapped is node input k (inputs below it are always known); an enclosing name is
+   * itself; and for a body input with a back edge (backEdge(k) >= 0), the body output it comes
+   * from in the previous iteration is wanted too, to a fixed point.
+   */
+  private static void bodyNeeds(NodeProto n, GraphProto body, Set<String> want, int firstMapped,
+      java.util.function.IntUnaryOperator backEdge, Set<String> r, int opset) {
+    List<String> bi = names(body.getInputList());
+    List<String> bo = names(body.getOutputList());
+    Set<String> inits = initNames(body);
+    for (boolean grew = true; grew; ) {
+      grew = false;
+      for (String s : staticNeeds(body.getNodeList(), want, opset)) {
+        int k = bi.indexOf(s);
+        if (k >= firstMapped) {
+          r.add(n.getInput(k));
+          int out = backEdge.applyAsInt(k);
+          grew |= out >= 0 && out < bo.size() && want.add(bo.get(out));
+        } else if (k < 0 && !inits.contains(s)) {
+          r.add(s);
+        }
+      }
+    }
   }
 
   // ------------------------------------------------------------------ tracing

@@ -62,6 +62,8 @@ public final class OnnxModel implements AutoCloseable {
   private final Map<String, Tensor> constants = new LinkedHashMap<>();
   /** Values folded from initializers only: computed by the first trace, shared by all signatures. */
   private final Map<String, Tensor> folded = new HashMap<>();
+  /** Initializers of Loop/Scan/If bodies, decoded once (not per unrolled iteration); guarded by folded. */
+  private final Map<TensorProto, Tensor> bodyInits = new java.util.IdentityHashMap<>();
   /** Graph-input indices (into {@link #inputs}) of the static inputs. */
   private final int[] staticInputs;
   /** Sequence/optional inputs and outputs and the flat convention for them. */
@@ -455,14 +457,22 @@ public final class OnnxModel implements AutoCloseable {
     }
   }
 
+  /** A body initializer as a data tensor owned by the model, decoded on first use. */
+  private Tensor bodyInit(TensorProto t) {
+    synchronized (folded) {
+      return bodyInits.computeIfAbsent(t, p -> TensorScope.unscoped(() -> OnnxTensors.toTensor(
+          OnnxTensors.decode(OnnxExternalData.inline(p, dir, "subgraph initializer"), "subgraph initializer"),
+          "subgraph initializer")));
+    }
+  }
+
   /** Traces subgraph {@code g} in a child of the scope (env, known), its inputs bound to {@code in}. */
   private OnnxControlFlow.Result runSubgraph(GraphProto g, Tensor[] in, boolean[] inKnown, Map<String, Tensor> env,
       Set<String> known) {
     Map<String, Tensor> cenv = new HashMap<>(env);
     Set<String> cknown = new HashSet<>(known);
     for (TensorProto t : g.getInitializerList()) {
-      TensorProto v = OnnxExternalData.inline(t, dir, "subgraph initializer");
-      cenv.put(t.getName(), OnnxTensors.toTensor(OnnxTensors.decode(v, "subgraph initializer"), "subgraph initializer"));
+      cenv.put(t.getName(), bodyInit(t));
       cknown.add(t.getName());
     }
     for (int k = 0; k < in.length; k++) {
@@ -588,6 +598,10 @@ public final class OnnxModel implements AutoCloseable {
         t.close();
       }
       folded.clear();
+      for (Tensor t : bodyInits.values()) {
+        t.close();
+      }
+      bodyInits.clear();
     }
   }
 }

@@ -369,6 +369,22 @@ class OnnxControlFlowTest {
   }
 
   @Test
+  void aBodyInitializerIsDecodedOnceAndReadEveryIteration() {
+    // body: s2 = s + one, with `one` an initializer of the body itself; M = 3
+    GraphProto.Builder body = GraphProto.newBuilder().addInput(vi("i", INT64)).addInput(vi("c", BOOL)).addInput(vi("s", FLOAT))
+        .addInitializer(OnnxTensors.floatTensor("one", new float[] {1, 10}, 2))
+        .addNode(node("Identity", "c_out", "c")).addNode(node("Add", "s2", "s", "one"))
+        .addOutput(vi("c_out", BOOL)).addOutput(vi("s2", FLOAT));
+    GraphProto.Builder g = GraphProto.newBuilder().addInput(vi("x", FLOAT)).addNode(constant("m", INT64, 3))
+        .addNode(loop(List.of("m", "", "x"), List.of("y"), body)).addOutput(vi("y", FLOAT));
+    try (TensorScope scope = new TensorScope(); CompiledFunction f = parse(g).compile(Bucketing.none())) {
+      assertArrayEquals(new float[] {3, 30}, f.call(Tensor.of(new float[] {0, 0}, 2))[0].toFloatArray());
+      assertArrayEquals(new float[] {4, 28}, f.call(Tensor.of(new float[] {1, -2}, 2))[0].toFloatArray());
+      assertEquals(1, f.compileCount());
+    }
+  }
+
+  @Test
   void theRangeExpandedNodeTestsPassOnBothDevices() {
     Path root = ConformanceCommand.locate();
     assertTrue(root != null, "the ONNX node tests were not found at " + ConformanceCommand.DEFAULT_DIR);
